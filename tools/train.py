@@ -1,0 +1,111 @@
+"""Train a model (plain, distillation or GAN) from an mmkd_ext / OpenMMLab config.
+
+Same command line as MMDetection's / MMPretrain's ``tools/train.py``::
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmkd_ext  # noqa: E402,F401  (applies mmkd_ext.compat, registers modules)
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='enable automatic mixed precision (float16 on CUDA, bfloat16 on CPU)')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true',
+        help='scale the learning rate with the total batch size')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from the given checkpoint; without a path, resume from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value (e.g. '
+        'model.teacher_ckpt=work_dirs/teacher/epoch_20.pth)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_cfg(args):
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file "{args.config}" does not exist')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise RuntimeError('--auto-scale-lr needs `auto_scale_lr.base_batch_size` '
+                               'in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    return cfg
+
+
+def enable_amp(cfg):
+    """Switch the optimizer wrapper(s) to MMEngine's AmpOptimWrapper."""
+    import torch
+    wrapper = cfg.optim_wrapper
+    dtype = None if torch.cuda.is_available() else 'bfloat16'
+
+    def to_amp(w):
+        if w.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            return
+        w.type = 'AmpOptimWrapper'
+        if dtype is not None:
+            w.dtype = dtype  # CPU autocast supports bfloat16 only
+        else:
+            w.loss_scale = 'dynamic'
+
+    if wrapper.get('constructor') is not None and 'optimizer' not in wrapper:
+        for w in wrapper.values():  # OptimWrapperDict style (GAN): one per model
+            if isinstance(w, dict) and 'optimizer' in w:
+                to_amp(w)
+    else:
+        to_amp(wrapper)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_cfg(args)
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
