@@ -1,0 +1,211 @@
+"""Compatibility layer for the pinned OpenMMLab stack on a current torch.
+
+Every workaround mmkd_ext needs for the pinned stack (torch 2.14, mmengine 0.10.7,
+mmcv 2.1.0, mmdet 3.3.0, mmpretrain 1.2.0, mmrazor 1.0.0) lives here, nowhere else.
+``import mmkd_ext`` calls :func:`apply` before anything imports MMRazor.
+See ``shared/design/stack.md`` for how each trap was found.
+
+1. MMRazor 1.0.0 on torch >= 2 (:func:`patch_torch_ao_for_mmrazor`).
+   ``mmrazor.models`` and ``mmrazor.engine`` import MMRazor's quantization package, which
+   imports ``torch.ao`` names that torch made private or removed: ``reverse2``,
+   ``reverse3`` and ``reverse_sequential_wrapper2`` of
+   ``torch.ao.quantization.fuser_method_mappings``, the ``backend_config.utils`` submodule
+   used without import, and three private ``BackendPatternConfig`` setters. We provide
+   exactly these names (only when missing). Knowledge distillation never runs the
+   quantization code, so they only need to exist with the old meaning.
+
+2. Checkpoints on torch >= 2.6 (:func:`allow_mmengine_checkpoint_types`,
+   :func:`safe_torch_load`, :func:`patch_mmengine_local_loader`).
+   ``torch.load`` defaults to ``weights_only=True``; MMEngine checkpoints carry the
+   message hub (``HistoryBuffer``) and numpy arrays / scalars / dtypes, so ``--resume``
+   and ``load_from`` fail. We keep ``weights_only=True`` and allowlist exactly those
+   types with ``torch.serialization.add_safe_globals``. MMEngine's local-file loader is
+   re-registered so that every checkpoint it reads (resume, load_from, init_cfg
+   ``Pretrained``, teacher checkpoints) goes through :func:`safe_torch_load`, which
+   turns a refused pickle into an error naming the file and the refused global.
+"""
+import os.path as osp
+import pickle
+
+import numpy as np
+import torch
+
+__all__ = [
+    'apply', 'patch_torch_ao_for_mmrazor', 'allow_mmengine_checkpoint_types',
+    'safe_torch_load', 'patch_mmengine_local_loader', 'UnsafeCheckpointError',
+    'MMENGINE_CHECKPOINT_SAFE_GLOBALS'
+]
+
+_APPLIED = False
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint holds pickled objects outside the allowlist; nothing was executed."""
+
+
+def _reverse2(f):
+    """Old ``torch.ao`` helper: call ``f(is_qat, y, x)`` for a pattern ``(x, y)``."""
+
+    def reversed_fn(is_qat, x, y):
+        return f(is_qat, y, x)
+
+    return reversed_fn
+
+
+def _reverse3(f):
+    """Old ``torch.ao`` helper for three-element patterns ``(x, (y, z))``."""
+
+    def reversed_fn(is_qat, x, w):
+        y, z = w
+        return f(is_qat, z, y, x)
+
+    return reversed_fn
+
+
+def _reverse_sequential_wrapper2(sequential):
+    """Old ``torch.ao`` helper: fuse ``(x, y)`` as ``sequential(y, x)``."""
+
+    def fuser_method(is_qat, x, y):
+        return sequential(y, x)
+
+    return fuser_method
+
+
+def patch_torch_ao_for_mmrazor():
+    """Provide the ``torch.ao`` names MMRazor 1.0.0 imports (no-op where present)."""
+    import torch.ao.quantization.backend_config as backend_config
+    import torch.ao.quantization.backend_config.utils  # noqa: F401 (used as attribute)
+    import torch.ao.quantization.fuser_method_mappings as fmm
+
+    for name, fallback in (('reverse2', _reverse2), ('reverse3', _reverse3),
+                           ('reverse_sequential_wrapper2',
+                            _reverse_sequential_wrapper2)):
+        if not hasattr(fmm, name):
+            setattr(fmm, name, getattr(fmm, '_' + name, fallback))
+
+    cfg_cls = backend_config.BackendPatternConfig
+
+    def _setter(attr):
+
+        def set_value(self, value):
+            setattr(self, attr, value)
+            return self
+
+        return set_value
+
+    for method, attr in (
+        ('_set_overwrite_output_fake_quantize', '_overwrite_output_fake_quantize'),
+        ('_set_overwrite_output_observer', '_overwrite_output_observer'),
+        ('_set_input_output_observed', '_input_output_observed'),
+    ):
+        if not hasattr(cfg_cls, method):
+            setattr(cfg_cls, method, _setter(attr))
+
+
+def _numpy_safe_globals():
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(t)) for t in (
+        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+        np.int64, np.uint8, np.bool_)]
+    return [_reconstruct, scalar, np.ndarray, np.dtype] + dtype_classes
+
+
+def _history_buffer_getattr(obj, name):
+    """Stand-in for ``builtins.getattr`` while unpickling a checkpoint.
+
+    A pickled ``HistoryBuffer`` stores its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Allowing the real ``getattr`` would let a file
+    reach any attribute of any allowlisted object, so only that exact use is served.
+    """
+    from mmengine.logging import HistoryBuffer
+    methods = ('min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and isinstance(name, str) and name in methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); only the statistics '
+        'methods of mmengine HistoryBuffer are allowed')
+
+
+def _mmengine_safe_globals():
+    from mmengine.logging import HistoryBuffer
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), bytes]
+
+
+#: Filled by :func:`allow_mmengine_checkpoint_types`: every non-tensor type an
+#: MMEngine 0.10.7 checkpoint contains (message hub buffers, numpy arrays, scalars
+#: and dtypes). Nothing else is allowlisted.
+MMENGINE_CHECKPOINT_SAFE_GLOBALS = []
+
+
+def allow_mmengine_checkpoint_types():
+    """Allowlist the types MMEngine writes into checkpoints for ``weights_only``."""
+    if not MMENGINE_CHECKPOINT_SAFE_GLOBALS:
+        MMENGINE_CHECKPOINT_SAFE_GLOBALS.extend(_numpy_safe_globals() +
+                                                _mmengine_safe_globals())
+    torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_SAFE_GLOBALS)
+
+
+def safe_torch_load(filename, map_location='cpu', key_hint='checkpoint'):
+    """``torch.load(weights_only=True)`` with errors that say what went wrong.
+
+    Args:
+        filename (str): path of the file.
+        map_location: as in :func:`torch.load`.
+        key_hint (str): the config key or option the path came from, used in errors.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        UnsafeCheckpointError: the pickle references a global outside the allowlist
+            (a malicious or non-MMEngine object); nothing from the file was executed.
+        RuntimeError: the file is not a readable torch checkpoint (truncated, corrupt).
+    """
+    filename = osp.expanduser(str(filename))
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'{key_hint}: checkpoint file "{filename}" does not exist.')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        msg = str(err)
+        if 'Weights only load failed' in msg or 'Unsupported' in msg:
+            first = next((line.strip() for line in msg.splitlines()
+                          if 'Unsupported' in line or 'GLOBAL' in line), '')
+            raise UnsafeCheckpointError(
+                f'{key_hint}: refused to load "{filename}": it contains pickled '
+                f'objects that are not plain tensors / MMEngine state ({first}). '
+                'Nothing from the file was executed. Only load checkpoints you '
+                'trust; mmkd_ext always loads with weights_only=True.') from None
+        raise RuntimeError(f'{key_hint}: "{filename}" is not a readable torch '
+                           f'checkpoint ({msg.splitlines()[0] if msg else err!r}).'
+                           ) from None
+    except (RuntimeError, EOFError, ValueError, OSError) as err:
+        if isinstance(err, UnsafeCheckpointError):
+            raise
+        raise RuntimeError(
+            f'{key_hint}: "{filename}" is not a readable torch checkpoint '
+            f'(corrupted or truncated file?): {str(err).splitlines()[0] if str(err) else repr(err)}'
+        ) from None
+
+
+def patch_mmengine_local_loader():
+    """Route MMEngine's local checkpoint loading through :func:`safe_torch_load`."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    def load_from_local(filename, map_location):
+        return safe_torch_load(filename, map_location, key_hint='checkpoint')
+
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
+
+
+def apply():
+    """Apply every workaround once (called by ``import mmkd_ext``)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    patch_torch_ao_for_mmrazor()
+    allow_mmengine_checkpoint_types()
+    patch_mmengine_local_loader()
+    _APPLIED = True
