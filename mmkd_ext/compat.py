@@ -19,7 +19,10 @@ See ``shared/design/stack.md`` for how each trap was found.
    ``torch.load`` defaults to ``weights_only=True``; MMEngine checkpoints carry the
    message hub (``HistoryBuffer``) and numpy arrays / scalars / dtypes, so ``--resume``
    and ``load_from`` fail. We keep ``weights_only=True`` and allowlist exactly those
-   types with ``torch.serialization.add_safe_globals``. MMEngine's local-file loader is
+   types with ``torch.serialization.add_safe_globals``. A pickled ``HistoryBuffer`` also
+   calls ``getattr(HistoryBuffer, 'mean')`` (and min / max / current): instead of the
+   real ``getattr`` the name ``builtins.getattr`` is served by a stand-in that allows
+   exactly those lookups and refuses every other. MMEngine's local-file loader is
    re-registered so that every checkpoint it reads (resume, load_from, init_cfg
    ``Pretrained``, teacher checkpoints) goes through :func:`safe_torch_load`, which
    turns a refused pickle into an error naming the file and the refused global.

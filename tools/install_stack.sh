@@ -29,8 +29,14 @@ step() { STEP_T=$(date +%s); echo "==> [install] $*"; }
 done_step() { local now; now=$(date +%s); echo "    done in $((now - STEP_T)) s (total $((now - T0)) s)"; }
 die() { echo "install_stack: ERROR: $*" >&2; exit 1; }
 
+case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
 PY="$VENV/bin/python"
-PIP="$PY -m pip"
+PIP="pip_quiet"
+# pip as configured on some machines warns about every missing local index folder;
+# keep the real messages only.
+pip_quiet() {
+  "$PY" -m pip "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+}
 
 # 1. virtual environment
 step "virtual environment $VENV ($PYTHON)"
@@ -39,7 +45,7 @@ if [ -x "$PY" ] && "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11
 else
   command -v "$PYTHON" >/dev/null || die "PYTHON=$PYTHON not found; Python 3.11 is required"
   "$PYTHON" -m venv "$VENV"
-  $PIP install -q --upgrade pip
+  pip_quiet install -q --upgrade pip
 fi
 done_step
 
@@ -116,7 +122,7 @@ else
     # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
     mkdir -p "$KEY_DIR.tmp"
-    ( cd "$src" && MMCV_WITH_OPS=1 $ROOT/$PY -m pip wheel -q --no-build-isolation --no-deps --no-cache-dir -w "$KEY_DIR.tmp" . ) \
+    ( cd "$src" && MMCV_WITH_OPS=1 pip_quiet wheel -q --no-build-isolation --no-deps --no-cache-dir -w "$KEY_DIR.tmp" . ) \
       || die "building mmcv $MMCV_VERSION against $TORCH_KEY failed (see the compiler output above). mmcv 2.1.0 needs a C++20 compiler for torch >= 2.10; with a CUDA torch, nvcc must match torch.version.cuda."
     rm -rf "$KEY_DIR"; mv "$KEY_DIR.tmp" "$KEY_DIR"
     wheel=$(ls "$KEY_DIR"/mmcv-"$MMCV_VERSION"-*.whl | head -1)
