@@ -75,19 +75,23 @@ def build_cfg(args):
 
 
 def enable_amp(cfg):
-    """Switch the optimizer wrapper(s) to MMEngine's AmpOptimWrapper."""
+    """Switch the optimizer wrapper(s) to mixed precision: MMEngine's
+    ``AmpOptimWrapper`` (float16, dynamic loss scale) on CUDA; without CUDA,
+    mmkd_ext's ``AutocastOptimWrapper`` (bfloat16 CPU autocast)."""
     import torch
+    on_cuda = torch.cuda.is_available()
     wrapper = cfg.optim_wrapper
-    dtype = None if torch.cuda.is_available() else 'bfloat16'
 
     def to_amp(w):
-        if w.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        if w.get('type', 'OptimWrapper') in ('AmpOptimWrapper',
+                                             'AutocastOptimWrapper'):
             return
-        w.type = 'AmpOptimWrapper'
-        if dtype is not None:
-            w.dtype = dtype  # CPU autocast supports bfloat16 only
-        else:
+        if on_cuda:
+            w.type = 'AmpOptimWrapper'
             w.loss_scale = 'dynamic'
+        else:
+            w.type = 'AutocastOptimWrapper'
+            w.dtype = 'bfloat16'
 
     if wrapper.get('constructor') is not None and 'optimizer' not in wrapper:
         for w in wrapper.values():  # OptimWrapperDict style (GAN): one per model
