@@ -26,6 +26,13 @@ See ``shared/design/stack.md`` for how each trap was found.
    re-registered so that every checkpoint it reads (resume, load_from, init_cfg
    ``Pretrained``, teacher checkpoints) goes through :func:`safe_torch_load`, which
    turns a refused pickle into an error naming the file and the refused global.
+
+3. Distributed training on CPU (:func:`patch_mmengine_cpu_distributed`,
+   :func:`adapt_cfg_for_cpu_distributed`). MMEngine 0.10.7's pytorch launcher calls
+   ``torch.cuda.set_device`` unconditionally and wraps the model with
+   ``device_ids=[LOCAL_RANK]``; both fail without CUDA. Without CUDA we initialise the
+   process group with gloo (``nccl`` needs GPUs) and wrap with ``device_ids=None``, so
+   ``tools/dist_train.sh`` runs on CPU machines (and in the tests).
 """
 import os.path as osp
 import pickle
@@ -36,6 +43,7 @@ import torch
 __all__ = [
     'apply', 'patch_torch_ao_for_mmrazor', 'allow_mmengine_checkpoint_types',
     'safe_torch_load', 'patch_mmengine_local_loader', 'UnsafeCheckpointError',
+    'patch_mmengine_cpu_distributed', 'adapt_cfg_for_cpu_distributed',
     'MMENGINE_CHECKPOINT_SAFE_GLOBALS'
 ]
 
@@ -112,7 +120,7 @@ def _numpy_safe_globals():
         from numpy.core.multiarray import _reconstruct, scalar
     dtype_classes = [type(np.dtype(t)) for t in (
         np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
-        np.int64, np.uint8, np.bool_)]
+        np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)]
     return [_reconstruct, scalar, np.ndarray, np.dtype] + dtype_classes
 
 
@@ -151,6 +159,16 @@ def allow_mmengine_checkpoint_types():
     torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_SAFE_GLOBALS)
 
 
+def _refusal_reason(msg):
+    """The informative line of torch's weights-only error (what was refused)."""
+    boiler = ('Weights only load failed', 'Check the documentation', '(1)', '(2)')
+    for line in msg.splitlines():
+        line = line.strip().replace('WeightsUnpickler error:', '').strip()
+        if line and not line.startswith(boiler):
+            return line.split('. Please use')[0][:300]
+    return 'unsupported pickled object'
+
+
 def safe_torch_load(filename, map_location='cpu', key_hint='checkpoint'):
     """``torch.load(weights_only=True)`` with errors that say what went wrong.
 
@@ -173,9 +191,10 @@ def safe_torch_load(filename, map_location='cpu', key_hint='checkpoint'):
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         msg = str(err)
-        if 'Weights only load failed' in msg or 'Unsupported' in msg:
-            first = next((line.strip() for line in msg.splitlines()
-                          if 'Unsupported' in line or 'GLOBAL' in line), '')
+        # 'Unsupported operand': not a pickle at all (corrupt), not a refused global
+        if ('Weights only load failed' in msg or 'Unsupported' in msg) and \
+                'Unsupported operand' not in msg:
+            first = _refusal_reason(msg)
             raise UnsafeCheckpointError(
                 f'{key_hint}: refused to load "{filename}": it contains pickled '
                 f'objects that are not plain tensors / MMEngine state ({first}). '
@@ -184,7 +203,7 @@ def safe_torch_load(filename, map_location='cpu', key_hint='checkpoint'):
         raise RuntimeError(f'{key_hint}: "{filename}" is not a readable torch '
                            f'checkpoint ({msg.splitlines()[0] if msg else err!r}).'
                            ) from None
-    except (RuntimeError, EOFError, ValueError, OSError) as err:
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError) as err:
         if isinstance(err, UnsafeCheckpointError):
             raise
         raise RuntimeError(
@@ -203,6 +222,41 @@ def patch_mmengine_local_loader():
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
 
 
+def patch_mmengine_cpu_distributed():
+    """Let MMEngine's pytorch launcher initialise gloo without CUDA."""
+    import mmengine.dist.utils as dist_utils
+    if getattr(dist_utils._init_dist_pytorch, '_mmkd_cpu_aware', False):
+        return
+    original = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original(backend, init_backend=init_backend, **kwargs)
+        import torch.distributed as torch_dist
+        torch_dist.init_process_group(
+            backend='gloo' if backend == 'nccl' else backend, **kwargs)
+
+    _init_dist_pytorch._mmkd_cpu_aware = True
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+
+def adapt_cfg_for_cpu_distributed(cfg):
+    """For a distributed launch without CUDA: gloo backend and a DDP wrapper
+    without ``device_ids`` (called by ``tools/train.py`` / ``tools/test.py``)."""
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return cfg
+    env = cfg.setdefault('env_cfg', {})
+    dist_cfg = env.setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
 def apply():
     """Apply every workaround once (called by ``import mmkd_ext``)."""
     global _APPLIED
@@ -211,4 +265,5 @@ def apply():
     patch_torch_ao_for_mmrazor()
     allow_mmengine_checkpoint_types()
     patch_mmengine_local_loader()
+    patch_mmengine_cpu_distributed()
     _APPLIED = True

@@ -13,6 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmkd_ext  # noqa: E402,F401  (applies mmkd_ext.compat, registers modules)
+from mmkd_ext.compat import adapt_cfg_for_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -103,7 +104,7 @@ def enable_amp(cfg):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = build_cfg(args)
+    cfg = adapt_cfg_for_cpu_distributed(build_cfg(args))
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -9,6 +9,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
+    # RNG states in checkpoints: --resume repeats the uninterrupted run exactly
+    rng_state=dict(type='mmkd_ext.RNGStateHook'),
 )
 env_cfg = dict(
     cudnn_benchmark=False,
