@@ -1,0 +1,218 @@
+"""Orthogonal (Stiefel) parametrizations for the VKD projector, as pure functions.
+
+Notation: the projector maps a student feature z_s (d_s) to the teacher space (d_t),
+``y = z_s P^T`` with ``P`` of shape (d_t, d_s). VKD (Miles et al., CVPR 2024, eq. 3)
+asks for ``P^T P = I`` (orthonormal columns, d_s <= d_t) so that every inner product
+``<P z_i, P z_j> = <z_i, z_j>`` is preserved; for d_s > d_t the rows are orthonormal
+(``P P^T = I``). Every function here is exact to float tolerance and differentiable.
+
+Maps (X is an unconstrained parameter of P's shape unless stated):
+
+* :func:`polar_factor`, the polar map ``P = X (X^T X)^{-1/2}`` (tall X) or
+  ``P = (X X^T)^{-1/2} X`` (wide X), i.e. the orthonormal factor of X's polar
+  decomposition (the closest orthonormal matrix to X). It is onto the Stiefel
+  manifold. Cost O(d_t d_s^2) plus a d_s x d_s eigendecomposition; its backward uses the
+  Daleckii-Krein formula of :class:`InvSqrtSPD`, well defined even when eigenvalues
+  coincide (e.g. at an orthonormal start, where ``X^T X = I``).
+* :func:`cholesky_qr_inv`, the Q factor of the thin QR decomposition (positive
+  diagonal R): ``P = X R^{-1}`` with ``X^T X = R^T R`` (Cholesky), ``P = R^{-T} X`` for
+  wide X. Onto the Stiefel manifold (an orthonormal X is its own Q factor); the
+  cheapest map: one Gram, a d_s x d_s Cholesky and a triangular inverse, smooth
+  gradients everywhere (no eigenvalue gaps). The default of the connector.
+* :func:`newton_schulz_inv_sqrt`, the same polar map with ``(X^T X)^{-1/2}`` from
+  coupled Newton-Schulz iterations on the small Gram matrix (matmuls only, no
+  eigendecomposition and no host synchronisation on GPUs).
+* :func:`stiefel_exp`, the Riemannian exponential of the Stiefel manifold (Euclidean
+  metric, Edelman, Arias & Smith 1998, eq. 2.45) at a fixed base point ``B``:
+  ``P = [B, D] expm([[A, -S], [I, A]])[:, :k] expm(-A)`` with the tangent vector
+  ``D = B Omega + (I - B B^T) K``, ``A = B^T D = Omega`` skew, ``S = D^T D``. Only a
+  2k x 2k exponential; no d_t x d_t matrix, no QR.
+* The paper's full map (``matrix_exp`` of a max(d_s, d_t)-sized skew matrix) and
+  PyTorch's Householder / Cayley maps are used through
+  :func:`torch.nn.utils.parametrizations.orthogonal` by
+  :class:`~mmkd_ext.models.connectors.OrthogonalConnector`, so they match PyTorch.
+"""
+import torch
+
+__all__ = [
+    'InvSqrtSPD', 'inv_sqrt_spd', 'cholesky_qr_inv', 'gram_factor', 'newton_schulz_inv_sqrt', 'polar_factor',
+    'polar_linear', 'stiefel_exp', 'skew', 'orthogonality_error',
+    'random_orthonormal', 'identity_orthonormal'
+]
+
+
+class InvSqrtSPD(torch.autograd.Function):
+    """``G^{-1/2}`` of a symmetric positive definite matrix G (k, k).
+
+    Forward: eigendecomposition ``G = U diag(lam) U^T`` (float64 inside),
+    ``Y = U diag(lam^{-1/2}) U^T``. Backward (Daleckii-Krein, f(l) = l^{-1/2}):
+    ``dL/dG = U (K o (U^T sym(dL/dY) U)) U^T`` with
+    ``K_ij = (f(l_i) - f(l_j)) / (l_i - l_j) = -1 / (s_i s_j (s_i + s_j))``,
+    ``s = sqrt(lam)``; it has no 1 / (l_i - l_j) term, so repeated eigenvalues are fine.
+    Eigenvalues are clamped at ``min_eig`` (relative to the largest) to stay finite.
+    """
+
+    @staticmethod
+    def forward(ctx, G, min_eig=1e-12):
+        dtype = G.dtype
+        Gd = G.double()
+        Gd = 0.5 * (Gd + Gd.mT)
+        lam, U = torch.linalg.eigh(Gd)
+        lam = lam.clamp_min(min_eig * lam[..., -1:].abs().clamp_min(1e-30))
+        s = lam.sqrt()
+        Y = (U / s.unsqueeze(-2)) @ U.mT
+        ctx.save_for_backward(U, s)
+        return Y.to(dtype)
+
+    @staticmethod
+    def backward(ctx, gY):
+        U, s = ctx.saved_tensors
+        g = gY.double()
+        g = 0.5 * (g + g.mT)
+        M = U.mT @ g @ U
+        si, sj = s.unsqueeze(-1), s.unsqueeze(-2)
+        M = M * (-1.0 / (si * sj * (si + sj)))
+        gG = U @ M @ U.mT
+        return gG.to(gY.dtype), None
+
+
+def inv_sqrt_spd(G, min_eig=1e-12):
+    """``G^{-1/2}`` of an SPD matrix G (..., k, k), see :class:`InvSqrtSPD`."""
+    return InvSqrtSPD.apply(G, min_eig)
+
+
+def newton_schulz_inv_sqrt(G, num_iters=12):
+    """``G^{-1/2}`` of an SPD matrix (k, k) by coupled Newton-Schulz iterations.
+
+    Scale by ``c = min(||G||_inf, ||G||_F)`` (both bound the largest eigenvalue; the
+    Gershgorin bound is tight for the near-identity Gram of a near-orthonormal X; c is
+    a constant for autograd since the limit does not depend on it) so that the
+    spectrum of G / c lies in (0, 1]; iterate
+    ``T = (3 I - Z Y) / 2, Y <- Y T, Z <- T Z`` from ``Y = G / c, Z = I``; then
+    ``Y -> (G/c)^{1/2}`` and ``Z -> (G/c)^{-1/2}`` (Higham, Functions of Matrices,
+    eq. 6.35), so ``G^{-1/2} = Z / sqrt(c)``. Converges quadratically once the spectrum
+    is near 1; 12 iterations reach float32 precision for condition numbers up to ~1e2.
+    """
+    k = G.shape[-1]
+    with torch.no_grad():
+        c = torch.minimum(G.abs().sum(-1).amax(-1),
+                          torch.linalg.matrix_norm(G)).clamp_min(1e-30)
+    eye = torch.eye(k, dtype=G.dtype, device=G.device)
+    Y = G / c[..., None, None]
+    Z = eye.expand_as(G)
+    for _ in range(num_iters):
+        T = 1.5 * eye - 0.5 * (Z @ Y)
+        Y = Y @ T
+        Z = T @ Z
+    return Z / c.sqrt()[..., None, None]
+
+
+def cholesky_qr_inv(G):
+    """``R^{-1}`` (k, k, upper triangular) for SPD ``G = R^T R`` (Cholesky, R = L^T).
+
+    For a tall X with ``G = X^T X``, ``X R^{-1}`` is the Q factor of X's thin QR.
+    On CUDA ``cholesky_ex`` is used (no host sync); on CPU a failure raises.
+    """
+    if G.is_cuda:
+        L = torch.linalg.cholesky_ex(G)[0]
+    else:
+        try:
+            L = torch.linalg.cholesky(G)
+        except RuntimeError as err:
+            raise ValueError('cholesky_qr: the projector weight lost full rank (its '
+                             f'Gram matrix is not positive definite): {err}') from None
+    eye = torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
+    return torch.linalg.solve_triangular(L, eye, upper=False).mT
+
+
+def gram_factor(X, method='cholesky_qr', ns_iters=12):
+    """Z (k, k) with P = X Z (tall X) or P = Z^T X (wide X) orthonormal.
+
+    ``method``: ``'cholesky_qr'`` (Z = R^{-1}), ``'eigh'`` / ``'polar'`` or
+    ``'newton_schulz'`` (Z = G^{-1/2}, symmetric). G is the small Gram matrix.
+    """
+    G = X.mT @ X if X.shape[-2] >= X.shape[-1] else X @ X.mT
+    if method == 'cholesky_qr':
+        return cholesky_qr_inv(G)
+    return _inv_sqrt(G, 'eigh' if method == 'polar' else method, ns_iters)
+
+
+def _inv_sqrt(G, method, ns_iters):
+    if method == 'eigh':
+        return inv_sqrt_spd(G)
+    if method == 'newton_schulz':
+        return newton_schulz_inv_sqrt(G, ns_iters)
+    raise ValueError(f'unknown inverse square root method "{method}", expected '
+                     '"eigh" or "newton_schulz"')
+
+
+def polar_factor(X, method='eigh', ns_iters=12):
+    """Orthonormal polar factor of X (d_t, d_s): ``X (X^T X)^{-1/2}`` when tall,
+    ``(X X^T)^{-1/2} X`` when wide. Computed in float32 (or float64 if X is)."""
+    Xf = X.float() if X.dtype not in (torch.float32, torch.float64) else X
+    if Xf.shape[-2] >= Xf.shape[-1]:
+        return Xf @ _inv_sqrt(Xf.mT @ Xf, method, ns_iters)
+    return _inv_sqrt(Xf @ Xf.mT, method, ns_iters) @ Xf
+
+
+def polar_linear(x, X, method='eigh', ns_iters=12):
+    """``x P^T`` with ``P = polar_factor(X)`` without forming P.
+
+    x: (M, d_s), X: (d_t, d_s) -> (M, d_t). Tall X: ``(x Z) X^T`` with
+    ``Z = (X^T X)^{-1/2}`` (d_s x d_s); wide X: ``(x X^T) Z`` with ``Z = (X X^T)^{-1/2}``.
+    Forward + backward cost: one Gram (d_t d_s^2), the usual three M d_s d_t products of
+    a linear layer, one small eigendecomposition and one more d_t d_s^2 product.
+    """
+    Xf = X.float() if X.dtype not in (torch.float32, torch.float64) else X
+    if Xf.shape[0] >= Xf.shape[1]:
+        Z = _inv_sqrt(Xf.mT @ Xf, method, ns_iters).to(x.dtype)
+        return (x @ Z) @ X.to(x.dtype).mT
+    Z = _inv_sqrt(Xf @ Xf.mT, method, ns_iters).to(x.dtype)
+    return (x @ X.to(x.dtype).mT) @ Z
+
+
+def skew(W):
+    """Skew-symmetric part ``W - W^T`` of the strictly upper triangle of W (k, k)."""
+    U = W.triu(1)
+    return U - U.mT
+
+
+def stiefel_exp(base, omega, K):
+    """Stiefel exponential at ``base`` (n, k), n >= k, Euclidean metric.
+
+    Tangent vector ``D = base A + (I - base base^T) K`` with ``A = skew(omega)``;
+    ``P = [base, D] expm([[A, -D^T D], [I, A]])[:, :k] expm(-A)``
+    (Edelman, Arias & Smith 1998, eq. 2.45). Returns P (n, k) with ``P^T P = I``.
+    With ``omega = 0, K = 0`` it returns ``base``.
+    """
+    k = base.shape[-1]
+    A = skew(omega)
+    D = base @ A + K - base @ (base.mT @ K)
+    S = D.mT @ D
+    eye = torch.eye(k, dtype=base.dtype, device=base.device)
+    M = torch.cat([torch.cat([A, -S], dim=1), torch.cat([eye, A], dim=1)], dim=0)
+    E = torch.linalg.matrix_exp(M.double())[:, :k] @ torch.linalg.matrix_exp(-A.double())
+    E = E.to(base.dtype)
+    return base @ E[:k] + D @ E[k:]
+
+
+def orthogonality_error(P):
+    """max |P^T P - I| (tall or square P) or max |P P^T - I| (wide P)."""
+    P = P.double()
+    G = P.mT @ P if P.shape[-2] >= P.shape[-1] else P @ P.mT
+    eye = torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
+    return (G - eye).abs().max()
+
+
+def random_orthonormal(rows, cols, generator=None, dtype=torch.float32):
+    """A Haar-random (rows, cols) matrix with orthonormal columns (or rows if wide)."""
+    n, k = max(rows, cols), min(rows, cols)
+    Q, R = torch.linalg.qr(torch.randn(n, k, generator=generator, dtype=torch.float64))
+    Q = Q * torch.sign(torch.diagonal(R)).unsqueeze(0)
+    Q = Q.to(dtype)
+    return Q if rows >= cols else Q.mT.contiguous()
+
+
+def identity_orthonormal(rows, cols, dtype=torch.float32):
+    """``[I; 0]`` (tall) or ``[I, 0]`` (wide): the identity-like orthonormal start."""
+    return torch.eye(rows, cols, dtype=dtype)

@@ -1,0 +1,116 @@
+"""Pure maths of the VKD projector and whitening (no OpenMMLab imports needed)."""
+import pytest
+import torch
+
+from mmkd_ext.models.utils.orthogonal import (cholesky_qr_inv, gram_factor, inv_sqrt_spd, newton_schulz_inv_sqrt,
+                                              orthogonality_error, polar_factor,
+                                              polar_linear, random_orthonormal,
+                                              stiefel_exp)
+from mmkd_ext.models.utils.whitening import batch_covariance, whitening_matrix
+
+
+def _spd(n, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(n, n, generator=g, dtype=dtype)
+    return A @ A.T / n + 0.5 * torch.eye(n, dtype=dtype)
+
+
+def test_inv_sqrt_spd_value_and_gradcheck():
+    G = _spd(7)
+    Y = inv_sqrt_spd(G)
+    assert torch.allclose(Y @ G @ Y, torch.eye(7, dtype=G.dtype), atol=1e-10)
+    Gp = G.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda g: inv_sqrt_spd(0.5 * (g + g.T)), (Gp, ))
+
+
+def test_inv_sqrt_spd_gradient_finite_at_repeated_eigenvalues():
+    # at an orthonormal start X^T X = I: all eigenvalues coincide
+    G = torch.eye(5, requires_grad=True)
+    inv_sqrt_spd(G).sum().backward()
+    assert torch.isfinite(G.grad).all()
+    # d/dG tr(G^-1/2) at I = -1/2 I
+    G.grad = None
+    (inv_sqrt_spd(G) * torch.eye(5)).sum().backward()
+    assert torch.allclose(G.grad, -0.5 * torch.eye(5), atol=1e-6)
+
+
+def test_cholesky_qr_is_the_q_factor():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(10, 3, generator=g, dtype=torch.float64)
+    Q = X @ cholesky_qr_inv(X.T @ X)
+    Qr, R = torch.linalg.qr(X)
+    Qr = Qr * torch.sign(torch.diagonal(R))  # positive-diagonal convention
+    assert torch.allclose(Q, Qr, atol=1e-10)
+    Xp = X.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda X: X @ cholesky_qr_inv(X.T @ X), (Xp, ))
+    W = gram_factor(X.T.contiguous(), 'cholesky_qr')  # wide: P = Z^T X
+    assert orthogonality_error(W.T @ X.T) < 1e-10
+
+
+def test_newton_schulz_matches_eigh():
+    G = _spd(16, seed=1)
+    assert torch.allclose(newton_schulz_inv_sqrt(G), inv_sqrt_spd(G), atol=1e-8)
+
+
+@pytest.mark.parametrize('shape', [(300, 24), (24, 24), (24, 300)])
+@pytest.mark.parametrize('method', ['eigh', 'newton_schulz'])
+def test_polar_factor_is_orthonormal_and_polar(shape, method):
+    g = torch.Generator().manual_seed(0)
+    X = random_orthonormal(*shape, generator=g) + 0.05 * torch.randn(*shape, generator=g)
+    P = polar_factor(X, method)
+    assert orthogonality_error(P) < 1e-5
+    # polar factor: P^T X symmetric positive definite (tall case)
+    S = P.T @ X if shape[0] >= shape[1] else X @ P.T
+    assert torch.allclose(S, S.T, atol=1e-4)
+    assert torch.linalg.eigvalsh(0.5 * (S + S.T)).min() > 0
+    # an orthonormal matrix is its own polar factor
+    Q = random_orthonormal(*shape, generator=g)
+    assert torch.allclose(polar_factor(Q, method), Q, atol=1e-5)
+
+
+@pytest.mark.parametrize('shape', [(12, 4), (4, 12)])
+def test_polar_linear_equals_explicit_weight(shape):
+    X = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(6, shape[1], dtype=torch.float64)
+    y = polar_linear(x, X)
+    assert torch.allclose(y, x @ polar_factor(X).T, atol=1e-10)
+    assert torch.autograd.gradcheck(lambda X: polar_linear(x, X), (X, ))
+
+
+def test_stiefel_exp_orthonormal_base_point_and_gradients():
+    g = torch.Generator().manual_seed(0)
+    B = random_orthonormal(200, 12, generator=g)
+    om = torch.zeros(12, 12, requires_grad=True)
+    K = torch.zeros(200, 12, requires_grad=True)
+    P = stiefel_exp(B, om, K)
+    assert torch.allclose(P, B, atol=1e-6)
+    (P * torch.randn(200, 12, generator=g)).sum().backward()
+    assert torch.isfinite(K.grad).all() and K.grad.abs().sum() > 0
+    assert torch.isfinite(om.grad).all() and om.grad.abs().sum() > 0
+    P2 = stiefel_exp(B, torch.randn(12, 12, generator=g),
+                     0.3 * torch.randn(200, 12, generator=g))
+    assert orthogonality_error(P2) < 1e-5
+
+
+def test_random_orthonormal_shapes():
+    assert orthogonality_error(random_orthonormal(40, 10)) < 1e-6
+    W = random_orthonormal(10, 40)
+    assert W.shape == (10, 40) and orthogonality_error(W) < 1e-6
+
+
+@pytest.mark.parametrize('method', ['cholesky', 'zca'])
+def test_whitening_matrix_gives_identity_covariance(method):
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(500, 6, generator=g, dtype=torch.float64) @ torch.randn(
+        6, 6, generator=g, dtype=torch.float64)
+    mu, cov = batch_covariance(z)
+    assert torch.allclose(cov, torch.cov(z.T), atol=1e-10)
+    W = whitening_matrix(cov, method, eps=0.0)
+    y = (z - mu) @ W.T
+    assert torch.allclose(torch.cov(y.T), torch.eye(6, dtype=z.dtype), atol=1e-8)
+    if method == 'zca':
+        assert torch.allclose(W, W.T, atol=1e-10)
+    else:
+        assert torch.allclose(W, W.tril())
+    with pytest.raises(ValueError, match='method'):
+        whitening_matrix(cov, 'pca')

@@ -1,0 +1,83 @@
+"""VKDDistiller built inside MMRazor's SingleTeacherDistill on the digits models."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmrazor.registry import MODELS
+
+import mmkd_ext  # noqa: F401
+from mmkd_ext.models.connectors import OrthogonalConnector
+from mmkd_ext.models.utils.orthogonal import orthogonality_error
+
+CFG = 'configs/vkd/vkd-distiller_resnet18-w8_resnet18-w32_20e_digits.py'
+
+
+def _algo_cfg(repo_root, **distiller):
+    cfg = Config.fromfile(f'{repo_root}/{CFG}')
+    model = copy.deepcopy(cfg.model.to_dict())
+    model['teacher_ckpt'] = None
+    model['distiller'].update(distiller)
+    return model
+
+
+def _batch(n=4):
+    from mmpretrain.structures import DataSample
+    inputs = torch.randn(n, 3, 32, 32)
+    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
+    return inputs, samples
+
+
+def test_channels_inferred_by_dry_forward_and_losses(repo_root):
+    algo = MODELS.build(_algo_cfg(repo_root))
+    conns = algo.distiller.connectors
+    proj = conns['vkd0_s_conn'].connectors[1]
+    assert isinstance(proj, OrthogonalConnector)
+    assert (proj.in_channels, proj.out_channels) == (64, 256)
+    # the connector is a submodule: the optimizer (built after __init__) sees it
+    names = [n for n, _ in algo.named_parameters()]
+    assert 'distiller.connectors.vkd0_s_conn.connectors.1.raw_weight' in names
+    assert algo.student.training and algo.teacher.training  # modes restored
+    inputs, samples = _batch()
+    losses = algo.loss(inputs, samples)
+    assert {'distill.loss_vkd0', 'distill.loss_kl', 'student.loss'} <= set(losses)
+    losses['distill.loss_vkd0'].backward()
+    assert proj.raw_weight.grad is not None
+    assert torch.isfinite(proj.raw_weight.grad).all()
+    assert orthogonality_error(proj.weight) < 1e-5
+
+
+def test_explicit_channels_and_projector_override(repo_root):
+    pairs = [dict(student='neck', teacher='neck', student_pool='gap',
+                  teacher_pool='gap', student_channels=64, teacher_channels=256,
+                  projector=dict(type='LinearConnector'), normalizer='batch',
+                  normalize_student=True, loss_weight=2.0, name='feat')]
+    algo = MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=None))
+    chain = algo.distiller.connectors['feat_s_conn'].connectors
+    assert [type(c).__name__ for c in chain] == [
+        'GlobalAvgPoolConnector', 'LinearConnector', 'FeatureStandardizer']
+    assert algo.distiller.distill_losses['loss_feat'].loss_weight == 2.0
+    losses = algo.loss(*_batch())
+    assert torch.isfinite(losses['distill.loss_feat'])
+
+
+def test_wrong_channels_are_clear_errors(repo_root):
+    pairs = [dict(student='neck', teacher='neck', student_pool='gap',
+                  teacher_pool='gap', student_channels=32)]
+    with pytest.raises(ValueError, match=r'feature_pairs\[0\].student_channels`=32'):
+        MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs))
+    # explicit but wrong channels, no dry run: the first step names the pair
+    pairs = [dict(student='neck', teacher='neck', student_pool='gap',
+                  teacher_pool='gap', student_channels=32, teacher_channels=256)]
+    algo = MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=None))
+    with pytest.raises(ValueError, match=r'feature_pairs\[0\].*in_channels`=32'):
+        algo.loss(*_batch())
+    # both given and a dry run: checked when the algorithm is built
+    pairs[0].update(student_channels=64, teacher_channels=128)
+    with pytest.raises(ValueError, match=r'teacher_channels`=128 .* gives 256'):
+        MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs))
+    with pytest.raises(ValueError, match='dry_run_shape'):
+        MODELS.build(_algo_cfg(repo_root, dry_run_shape=None))
+    with pytest.raises(KeyError, match='unknown keys'):
+        MODELS.build(_algo_cfg(repo_root, feature_pairs=[
+            dict(student='neck', teacher='neck', student_pol='gap')]))

@@ -1,0 +1,247 @@
+"""Cost of VKD's orthogonal projector against a plain linear one.
+
+1. Projector micro-benchmark: forward + backward of ``y = x P^T`` (recomputing the
+   orthogonal weight as training does) for every ``OrthogonalConnector``
+   parametrization, ``nn.Linear`` and PyTorch's ``parametrizations.orthogonal``
+   (householder, cayley, matrix_exp) at (batch 256, 192 -> 3024), (256, 384 -> 3024)
+   and (2048 tokens, 256 -> 256). Median time of ``--repeats`` and peak memory (CUDA:
+   ``max_memory_allocated``; CPU: bytes saved for backward + parameters, as CPU has no
+   allocator statistics).
+2. Full distillation step (``--step``): MMPretrain DeiT-tiny student (distilled, class +
+   distillation tokens) and a timm RegNetY-160 teacher (random weights) at batch 32:
+   CE + KL(distillation head, teacher) + VKD(projector(mean patch token),
+   layer-norm(teacher pooled 3024-d feature)), backward, AdamW step; linear and
+   orthogonal projectors interleaved in the same process.
+
+Prints a markdown table, then one line ``RESULT <json>`` with the ratios to nn.Linear.
+
+    python tools/benchmark/connector_overhead.py --quick            # a minute on CPU
+    python tools/benchmark/connector_overhead.py --step --step-repeats 3
+    python tools/benchmark/connector_overhead.py --shapes 256x192x3024 --maps polar linear
+"""
+import argparse
+import json
+import os.path as osp
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+DEFAULT_SHAPES = ['256x192x3024', '256x384x3024', '2048x256x256']
+OURS = ['cholesky_qr', 'polar', 'newton_schulz', 'stiefel_exp', 'matrix_exp', 'householder', 'cayley']
+TORCH = ['torch_householder', 'torch_cayley', 'torch_matrix_exp']
+# maps whose cost grows with max(d)^3 (or d^2 sequential reflections): tens of
+# seconds per step at d_t = 3024 on a CPU; run once unless --slow-repeats says more
+# wall clock by default; --clock cpu uses this process's CPU time, robust on a shared,
+# oversubscribed machine (use it with --threads 1: OpenMP spin-waits count as CPU time)
+CLOCK = [time.perf_counter]
+SLOW = {'matrix_exp', 'householder', 'cayley', 'torch_householder', 'torch_cayley',
+        'torch_matrix_exp'}
+
+
+def build_projector(name, d_s, d_t):
+    from mmkd_ext.models.connectors import OrthogonalConnector
+    if name == 'linear':
+        return nn.Linear(d_s, d_t, bias=False)
+    if name.startswith('torch_'):
+        return nn.utils.parametrizations.orthogonal(
+            nn.Linear(d_s, d_t, bias=False), orthogonal_map=name[len('torch_'):])
+    return OrthogonalConnector(d_s, d_t, parametrization=name)
+
+
+class _SavedBytes:
+    """Counts bytes of tensors saved for backward (CPU proxy for peak memory)."""
+
+    def __init__(self):
+        self.total = 0
+
+    def pack(self, t):
+        self.total += t.numel() * t.element_size()
+        return t
+
+    @staticmethod
+    def unpack(t):
+        return t
+
+
+def _fwd_bwd(proj, x):
+    proj.zero_grad(set_to_none=True)
+    proj(x).square().mean().backward()
+
+
+def peak_memory(proj, x, device):
+    """CUDA: max_memory_allocated of one step; CPU: saved-for-backward + params."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        _fwd_bwd(proj, x)
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated()
+    saved = _SavedBytes()
+    proj.zero_grad(set_to_none=True)
+    with torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack):
+        y = proj(x)
+    y.square().mean().backward()
+    return saved.total + sum(p.numel() * p.element_size() for p in proj.parameters())
+
+
+def projector_table(args, device):
+    """Per shape: every projector timed in interleaved rounds (robust to load drift)."""
+    rows, ratios = [], {}
+    for shape in args.shapes:
+        n, d_s, d_t = (int(v) for v in shape.split('x'))
+        # the student feature needs its gradient in distillation
+        x = torch.randn(n, d_s, device=device, requires_grad=True)
+        names = ['linear'] + [m for m in args.maps if m != 'linear']
+        projs, reps = {}, {}
+        for name in names:
+            slow = name in SLOW and max(d_s, d_t) > 1024
+            reps[name] = args.slow_repeats if slow else args.repeats
+            if reps[name] > 0:
+                torch.manual_seed(0)
+                projs[name] = build_projector(name, d_s, d_t).to(device)
+                if not slow:  # a warm-up is noise next to a tens-of-seconds step
+                    _fwd_bwd(projs[name], x)
+        times = {k: [] for k in projs}
+        for r in range(max(reps.values())):
+            for name, proj in projs.items():
+                if r >= reps[name]:
+                    continue
+                t0 = CLOCK[0]()
+                _fwd_bwd(proj, x)
+                if device.type == 'cuda':
+                    torch.cuda.synchronize()
+                times[name].append(CLOCK[0]() - t0)
+        base = statistics.median(times['linear'])
+        for name in names:
+            if name not in projs:
+                rows.append((shape, name, None, None, None))
+                continue
+            t = statistics.median(times[name])
+            mem = peak_memory(projs[name], x, device) if t < 5 else None
+            rows.append((shape, name, t, mem, t / base))
+            ratios[f'{shape}/{name}'] = round(t / base, 3)
+            print(f'  {shape:>14} {name:>18}: {t * 1e3:9.2f} ms  {t / base:8.2f}x',
+                  file=sys.stderr, flush=True)
+    return rows, ratios
+
+
+def build_step_models(device, img_size):
+    import timm
+    from mmpretrain.registry import MODELS
+    student = MODELS.build(dict(
+        type='DistilledVisionTransformer', arch='deit-tiny', img_size=img_size,
+        patch_size=16, out_type='raw')).to(device)
+    teacher = timm.create_model('regnety_160', pretrained=False,
+                                num_classes=1000).to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    heads = nn.ModuleDict(dict(cls=nn.Linear(192, 1000),
+                               dist=nn.Linear(192, 1000))).to(device)
+    return student, teacher, heads
+
+
+def distill_step_factory(student, teacher, heads, projector, device):
+    from mmkd_ext.models.connectors import FeatureStandardizer
+    from mmkd_ext.models.losses import VKDLoss
+    norm, vkd = FeatureStandardizer('sample'), VKDLoss()
+    params = list(student.parameters()) + list(heads.parameters()) + \
+        list(projector.parameters())
+    opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.05)
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            t_feat = teacher.forward_head(teacher.forward_features(x), pre_logits=True)
+            t_logits = teacher.get_classifier()(t_feat)
+        tokens = student(x)[-1]  # (N, 2 + HW, 192) after the final norm
+        cls_logits, dist_logits = heads['cls'](tokens[:, 0]), heads['dist'](tokens[:, 1])
+        s_feat = tokens[:, 2:].mean(dim=1)
+        loss = nn.functional.cross_entropy(cls_logits, y) + nn.functional.kl_div(
+            dist_logits.log_softmax(-1), t_logits.log_softmax(-1), log_target=True,
+            reduction='batchmean') + vkd(projector(s_feat), norm(t_feat))
+        loss.backward()
+        opt.step()
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+
+    return step
+
+
+def step_table(args, device):
+    student, teacher, heads = build_step_models(device, args.step_img_size)
+    projs = {'linear': nn.Linear(192, 3024, bias=False).to(device)}
+    for name in args.step_maps:
+        projs[name] = build_projector(name, 192, 3024).to(device)
+    steps = {k: distill_step_factory(student, teacher, heads, p, device)
+             for k, p in projs.items()}
+    x = torch.randn(args.step_batch, 3, args.step_img_size, args.step_img_size,
+                    device=device)
+    y = torch.randint(0, 1000, (args.step_batch, ), device=device)
+    times = {k: [] for k in steps}
+    for k in steps:  # warm-up
+        steps[k](x, y)
+    for _ in range(args.step_repeats):  # interleaved
+        for k, fn in steps.items():
+            t0 = CLOCK[0]()
+            fn(x, y)
+            times[k].append(CLOCK[0]() - t0)
+            print(f'  step {k:>14}: {times[k][-1]:.3f} s', file=sys.stderr, flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return [(f'step b{args.step_batch}', k, med[k], None, med[k] / med['linear'])
+            for k in med], {f'step/{k}': round(med[k] / med['linear'], 4) for k in med}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--shapes', nargs='+', default=DEFAULT_SHAPES,
+                        help='NxD_SxD_T entries')
+    parser.add_argument('--maps', nargs='+', default=OURS + TORCH)
+    parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--slow-repeats', type=int, default=1,
+                        help='repeats of the max(d)^3 maps at d > 1024 (0 skips them)')
+    parser.add_argument('--step', action='store_true',
+                        help='also time the full DeiT-tiny / RegNetY-160 step')
+    parser.add_argument('--step-maps', nargs='+', default=['cholesky_qr'])
+    parser.add_argument('--step-batch', type=int, default=32)
+    parser.add_argument('--step-img-size', type=int, default=224)
+    parser.add_argument('--step-repeats', type=int, default=5)
+    parser.add_argument('--quick', action='store_true',
+                        help='5 repeats, first shape, no max(d)^3 map at d > 1024')
+    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help='cpu: process CPU time (shared machines; with --threads 1)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.slow_repeats, args.shapes = 5, 0, args.shapes[:1]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.clock == 'cpu':
+        CLOCK[0] = time.process_time
+    import mmkd_ext  # noqa: F401
+    device = torch.device(args.device)
+    rows, ratios = projector_table(args, device)
+    if args.step:
+        srows, sratios = step_table(args, device)
+        rows += srows
+        ratios.update(sratios)
+    mem_col = 'peak MiB' if device.type == 'cuda' else 'saved+params MiB'
+    print(f'| shape (N x d_s x d_t) | projector | time (ms) | {mem_col} | vs Linear |')
+    print('|---|---|---|---|---|')
+    for shape, name, t, mem, r in rows:
+        if t is None:
+            print(f'| {shape} | {name} | skipped | | |')
+            continue
+        m = f'{mem / 2**20:.1f}' if mem is not None else ''
+        print(f'| {shape} | {name} | {t * 1e3:.2f} | {m} | {r:.2f}x |')
+    print('RESULT ' + json.dumps(dict(device=str(device), threads=torch.get_num_threads(),
+                                      clock=args.clock, ratio_to_linear=ratios)))
+
+
+if __name__ == '__main__':
+    main()
