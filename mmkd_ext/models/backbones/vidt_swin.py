@@ -1,0 +1,244 @@
+"""Swin Transformer with [DET] tokens and the Reconfigured Attention Module (ViDT).
+
+ViDT (Song et al., ICLR 2022, sec. 3.1) appends 100 learnable [DET] tokens to a Swin
+backbone. Every Swin weight (norms, qkv, output projection, MLP, patch merging) is
+shared between the [PATCH] and the [DET] tokens; only the attention pattern changes
+(RAM, paper Fig. 3):
+
+* [PATCH] x [PATCH]: (shifted) window attention with relative-position bias
+  (MMDet's ``ShiftWindowMSA``, unchanged: patches never see [DET] tokens);
+* [DET] x [DET]: global self-attention in every stage;
+* [DET] x [PATCH]: in ``cross_attn_stages`` only, the [DET] queries attend in one
+  softmax to all (unshifted) patches of the stage (keys carry a sine position
+  encoding, padded positions are masked) and to the [DET] tokens.
+
+Shapes: input (N, 3, H, W), optional padding mask (N, H, W) (True = padding).
+Output: a tuple of 5 -- patch maps of stages 2, 3, 4 (after a LayerNorm) with strides
+8 / 16 / 32 and widths 2C / 4C / 8C, the extra merged map of stride 64 with
+``extra_out_channels`` (256) channels, and the final [DET] tokens (N, 100, 8C).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule, ModuleList
+from mmengine.model.weight_init import constant_init, trunc_normal_, trunc_normal_init
+
+from mmdet.models.backbones.swin import SwinBlock
+from mmdet.models.layers import PatchEmbed, PatchMerging, SinePositionalEncoding
+from mmdet.registry import MODELS
+
+ARCH_SETTINGS = {
+    'nano': dict(embed_dims=48, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24),
+                 drop_path_rate=0.0),
+    'tiny': dict(embed_dims=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24),
+                 drop_path_rate=0.2),
+    'small': dict(embed_dims=96, depths=(2, 2, 18, 2), num_heads=(3, 6, 12, 24),
+                  drop_path_rate=0.3),
+    'base': dict(embed_dims=128, depths=(2, 2, 18, 2), num_heads=(4, 8, 16, 32),
+                 drop_path_rate=0.3),
+}
+
+
+def det_attention(det_q, det_k, det_v, patch_k=None, patch_v=None, patch_keep=None):
+    """[DET] x [DET] (and optionally [DET] x [PATCH]) attention in one softmax.
+
+    Args:
+        det_q, det_k, det_v: (N, heads, D, hd) [DET] queries / keys / values.
+        patch_k, patch_v: (N, heads, P, hd) patch keys / values, or None.
+        patch_keep: (N, P) bool, False at padded patches, or None (nothing padded).
+    Returns:
+        (N, heads, D, hd).
+    """
+    if patch_k is None:
+        return F.scaled_dot_product_attention(det_q, det_k, det_v)
+    keys = torch.cat([patch_k, det_k], dim=2)
+    values = torch.cat([patch_v, det_v], dim=2)
+    mask = None
+    if patch_keep is not None:
+        det_keep = patch_keep.new_ones(patch_keep.shape[0], det_k.shape[2])
+        mask = torch.cat([patch_keep, det_keep], dim=1)[:, None, None, :]
+    return F.scaled_dot_product_attention(det_q, keys, values, attn_mask=mask)
+
+
+class RAMSwinBlock(SwinBlock):
+    """MMDet ``SwinBlock`` plus the [DET] path of RAM (shared weights).
+
+    ``forward(x, det, det_pos, hw_shape, cross=None)``: x (N, HW, C) patches,
+    det (N, D, C), det_pos (1 or N, D, 256); ``cross`` = (pos (N, HW, C),
+    keep (N, HW) bool or None) in cross-attention stages. Returns (x, det).
+    """
+
+    def __init__(self, embed_dims, num_heads, *args, det_pos_dims=256, **kwargs):
+        super().__init__(embed_dims, num_heads, *args, **kwargs)
+        self.num_heads = num_heads
+        self.det_pos_linear = nn.Linear(det_pos_dims, embed_dims)
+
+    def _heads(self, t):
+        n, length, c = t.shape
+        return t.view(n, length, self.num_heads, c // self.num_heads).transpose(1, 2)
+
+    def forward(self, x, det, det_pos, hw_shape, cross=None):
+        identity = x
+        x_normed = self.norm1(x)
+        x = identity + self.attn(x_normed, hw_shape)
+        x = self.ffn(self.norm2(x), identity=x)
+
+        msa = self.attn.w_msa
+        n, num_det, c = det.shape
+        det_in = self.norm1(det) + self.det_pos_linear(det_pos)
+        q, k, v = F.linear(det_in, msa.qkv.weight, msa.qkv.bias).chunk(3, dim=-1)
+        patch_k = patch_v = keep = None
+        if cross is not None:
+            pos, keep = cross
+            w_k, w_v = msa.qkv.weight[c:2 * c], msa.qkv.weight[2 * c:]
+            b_k = b_v = None
+            if msa.qkv.bias is not None:
+                b_k, b_v = msa.qkv.bias[c:2 * c], msa.qkv.bias[2 * c:]
+            patch_k = self._heads(F.linear(x_normed + pos, w_k, b_k))
+            patch_v = self._heads(F.linear(x_normed, w_v, b_v))
+        # SDPA scales by hd^-0.5; fold a custom qk_scale into q.
+        hd = c // self.num_heads
+        q = q * (msa.scale * hd**0.5)
+        out = det_attention(self._heads(q), self._heads(k), self._heads(v),
+                            patch_k, patch_v, keep)
+        out = msa.proj(out.transpose(1, 2).reshape(n, num_det, c))
+        det = det + self.attn.drop(out)
+        det = self.ffn(self.norm2(det), identity=det)
+        return x, det
+
+
+class ViDTSwinStage(BaseModule):
+    """Blocks of one stage (``blocks``) and the patch merging after it (``downsample``)."""
+
+    def __init__(self, blocks, downsample):
+        super().__init__()
+        self.blocks = ModuleList(blocks)
+        self.downsample = downsample
+
+
+@MODELS.register_module()
+class ViDTSwinTransformer(BaseModule):
+    """Swin backbone with [DET] tokens and RAM (see the module docstring).
+
+    Args:
+        arch (str): 'nano' | 'tiny' | 'small' | 'base' (``ARCH_SETTINGS``).
+        num_det_tokens (int): number of [DET] tokens (100).
+        det_pos_dims (int): width of the [DET] position embedding (256).
+        cross_attn_stages (tuple[int]): stages (0-based) with [DET] x [PATCH]
+            attention; default the last one.
+        extra_out_channels (int): width of the extra stride-64 level (256).
+        window_size (int), drop_path_rate (float or None: arch default).
+        pretrained (str, optional): official Swin ImageNet checkpoint, converted on
+            load (see :func:`mmkd_ext.models.detectors.vidt_weights.load_swin_imagenet`).
+    """
+
+    def __init__(self, arch='nano', num_det_tokens=100, det_pos_dims=256,
+                 cross_attn_stages=(3, ), extra_out_channels=256, window_size=7,
+                 mlp_ratio=4, qkv_bias=True, drop_path_rate=None, with_cp=False,
+                 pretrained=None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if arch not in ARCH_SETTINGS:
+            raise KeyError(f'backbone.arch: unknown ViDT Swin arch "{arch}"; '
+                           f'expected one of {sorted(ARCH_SETTINGS)}')
+        setting = ARCH_SETTINGS[arch]
+        embed, depths, heads = (setting['embed_dims'], setting['depths'],
+                                setting['num_heads'])
+        if drop_path_rate is None:
+            drop_path_rate = setting['drop_path_rate']
+        for s in cross_attn_stages:
+            if not 0 <= s < len(depths):
+                raise ValueError(f'backbone.cross_attn_stages: stage {s} out of '
+                                 f'range 0..{len(depths) - 1}')
+        self.arch = arch
+        self.pretrained = pretrained
+        self.cross_attn_stages = tuple(cross_attn_stages)
+        self.num_features = [embed * 2**i for i in range(len(depths))]
+        self.patch_embed = PatchEmbed(
+            in_channels=3, embed_dims=embed, conv_type='Conv2d', kernel_size=4,
+            stride=4, norm_cfg=dict(type='LN'), init_cfg=None)
+        self.det_token = nn.Parameter(torch.zeros(1, num_det_tokens, embed))
+        self.det_pos_embed = nn.Parameter(torch.zeros(1, num_det_tokens, det_pos_dims))
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.stages = ModuleList()
+        for i, (depth, num_heads) in enumerate(zip(depths, heads)):
+            width = self.num_features[i]
+            blocks = [
+                RAMSwinBlock(
+                    width, num_heads, mlp_ratio * width, window_size=window_size,
+                    shift=j % 2 == 1, qkv_bias=qkv_bias,
+                    drop_path_rate=dpr[sum(depths[:i]) + j], with_cp=with_cp,
+                    det_pos_dims=det_pos_dims) for j in range(depth)
+            ]
+            out = width * 2 if i < len(depths) - 1 else extra_out_channels
+            self.stages.append(ViDTSwinStage(blocks, PatchMerging(width, out)))
+        for i in range(1, len(depths)):
+            self.add_module(f'norm{i}',
+                            build_norm_layer(dict(type='LN'), self.num_features[i])[1])
+        self.cross_pos = nn.ModuleDict({
+            str(i): SinePositionalEncoding(self.num_features[i] // 2, normalize=True)
+            for i in self.cross_attn_stages
+        })
+
+    def init_weights(self):
+        self._random_init()
+        if self.pretrained:
+            from ..detectors.vidt_weights import load_swin_imagenet
+            load_swin_imagenet(self, self.pretrained,
+                               key_hint='model.backbone.pretrained')
+
+    def _random_init(self):
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_init(m, std=.02, bias=0.)
+            elif isinstance(m, nn.LayerNorm):
+                constant_init(m, 1.0)
+        for stage in self.stages:
+            for blk in stage.blocks:
+                trunc_normal_(blk.attn.w_msa.relative_position_bias_table, std=.02)
+        trunc_normal_(self.det_token, std=.02)
+        trunc_normal_(self.det_pos_embed, std=.02)
+
+    @staticmethod
+    def _level_mask(mask, hw):
+        """Padding mask (N, H, W) -> keep (N, h*w) at a stage resolution."""
+        small = F.interpolate(mask[None].float(), size=hw).to(torch.bool)[0]
+        return small, ~small.flatten(1)
+
+    def forward(self, x, mask=None):
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f'ViDTSwinTransformer expects images (N, 3, H, W), got '
+                             f'{tuple(x.shape)}')
+        if mask is not None and (mask.shape[0] != x.shape[0]
+                                 or mask.shape[-2:] != x.shape[-2:]):
+            raise ValueError(f'padding mask shape {tuple(mask.shape)} does not match '
+                             f'images {tuple(x.shape)}')
+        n = x.shape[0]
+        x, hw = self.patch_embed(x)
+        det = self.det_token.expand(n, -1, -1)
+        det_pos = self.det_pos_embed
+        outs = []
+        last = len(self.stages) - 1
+        for i, stage in enumerate(self.stages):
+            cross = None
+            if i in self.cross_attn_stages:
+                if mask is None:
+                    pos = self.cross_pos[str(i)](None, input=x.new_empty(n, 1, *hw))
+                    keep = None
+                else:
+                    small, keep = self._level_mask(mask, hw)
+                    pos = self.cross_pos[str(i)](small)
+                cross = (pos.flatten(2).transpose(1, 2), keep)
+            for blk in stage.blocks:
+                x, det = blk(x, det, det_pos, hw, cross)
+            if i >= 1:
+                out = getattr(self, f'norm{i}')(x)
+                outs.append(out.view(n, *hw, -1).permute(0, 3, 1, 2).contiguous())
+            x, hw = stage.downsample(x, hw)
+            if i < last:
+                # [DET] tokens repeated 4x in the unfold channel order (c*4 + k) of
+                # mmcv's PatchMerging, then the shared norm + reduction.
+                det = stage.downsample.reduction(
+                    stage.downsample.norm(det.repeat_interleave(4, dim=-1)))
+        outs.append(x.view(n, *hw, -1).permute(0, 3, 1, 2).contiguous())
+        return tuple(outs) + (det, )

@@ -1,0 +1,2 @@
+
+from .vidt import ViDT  # noqa: F401

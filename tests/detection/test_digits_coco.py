@@ -1,0 +1,84 @@
+"""make_digits_coco.py: valid COCO, exact boxes inside images, COCO evaluation runs."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import os.path as _osp  # noqa: E402
+import sys as _sys  # noqa: E402
+_sys.path.insert(0, _osp.dirname(_osp.abspath(__file__)))
+from vidt_helpers import REPO
+
+sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+from make_digits_coco import make_digits_coco  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def digits_coco(tmp_path_factory):
+    out = tmp_path_factory.mktemp('digits_coco')
+    proc = subprocess.run(
+        [sys.executable, 'tools/dataset_converters/make_digits_coco.py', '--out-dir',
+         str(out), '--num-train', '12', '--num-val', '6', '--max-digits', '3'],
+        cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_valid_coco_and_exact_boxes(digits_coco):
+    from pycocotools.coco import COCO
+    coco = COCO(str(digits_coco / 'annotations' / 'instances_train.json'))
+    assert len(coco.getImgIds()) == 12 and len(coco.getCatIds()) == 10
+    assert len(coco.getAnnIds()) >= 12
+    for img in coco.loadImgs(coco.getImgIds()):
+        pixels = np.asarray(Image.open(digits_coco / 'train' / img['file_name']))
+        assert pixels.shape == (img['height'], img['width'], 3)
+        ink = pixels.max(-1) > 0
+        covered = np.zeros_like(ink)
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=img['id'])):
+            x, y, w, h = ann['bbox']
+            assert 0 <= x and 0 <= y and x + w <= img['width'] and y + h <= img['height']
+            box = ink[y:y + h, x:x + w]
+            # exact: ink touches all four box edges
+            assert box[0].any() and box[-1].any() and box[:, 0].any() and box[:, -1].any()
+            covered[y:y + h, x:x + w] = True
+        assert not (ink & ~covered).any()  # no ink outside the boxes
+
+
+def test_deterministic(tmp_path):
+    a = make_digits_coco(tmp_path / 'a', 3, 2, seed=5)
+    b = make_digits_coco(tmp_path / 'b', 3, 2, seed=5)
+    assert json.load(open(a['train'])) == json.load(open(b['train']))
+
+
+def test_canvas_too_small_is_clear(tmp_path):
+    with pytest.raises(ValueError, match='canvas_size 20 is too small'):
+        make_digits_coco(tmp_path, 2, 2, canvas_size=20, max_size=24)
+    with pytest.raises(ValueError, match='too small for 4 digits'):
+        make_digits_coco(tmp_path, 2, 2, canvas_size=40, min_digits=4, max_digits=4,
+                         min_size=20, max_size=20)
+
+
+def test_coco_evaluation_runs(digits_coco):
+    import mmkd_ext  # noqa: F401
+    import torch
+    from mmdet.evaluation import CocoMetric
+    from pycocotools.coco import COCO
+    ann = str(digits_coco / 'annotations' / 'instances_val.json')
+    coco = COCO(ann)
+    metric = CocoMetric(ann_file=ann, metric='bbox')
+    metric.dataset_meta = dict(classes=tuple(str(i) for i in range(10)))
+    preds = []
+    for img_id in coco.getImgIds():
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
+        boxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                               a['bbox'][1] + a['bbox'][3]] for a in anns], dtype=torch.float)
+        preds.append(dict(img_id=img_id, ori_shape=(64, 64), pred_instances=dict(
+            bboxes=boxes, scores=torch.ones(len(anns)),
+            labels=torch.tensor([a['category_id'] - 1 for a in anns]))))
+    metric.process({}, preds)
+    result = metric.evaluate(len(preds))
+    assert result['coco/bbox_mAP'] == pytest.approx(1.0, abs=1e-6)  # GT as predictions

@@ -1,0 +1,93 @@
+"""ViDT Swin backbone: levels / strides / widths, [DET] isolation, padding masks."""
+import pytest
+import torch
+
+import mmkd_ext  # noqa: F401
+from mmkd_ext.models.backbones.vidt_swin import (RAMSwinBlock, ViDTSwinTransformer,
+                                                 det_attention)
+
+
+@pytest.fixture(scope='module')
+def nano():
+    torch.manual_seed(0)
+    model = ViDTSwinTransformer(arch='nano')
+    model.init_weights()
+    return model.eval()
+
+
+def test_nano_levels_strides_widths(nano):
+    x = torch.randn(2, 3, 128, 192)
+    outs = nano(x)
+    assert len(outs) == 5
+    for feat, stride, width in zip(outs[:4], (8, 16, 32, 64), (96, 192, 384, 256)):
+        assert feat.shape == (2, width, 128 // stride, 192 // stride)
+    assert outs[4].shape == (2, 100, 384)
+    assert all(torch.isfinite(o).all() for o in outs)
+
+
+def test_det_tokens_never_change_patch_outputs(nano):
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        ref = nano(x)
+        saved = nano.det_token.detach().clone(), nano.det_pos_embed.detach().clone()
+        nano.det_token.add_(torch.randn_like(nano.det_token))
+        nano.det_pos_embed.add_(torch.randn_like(nano.det_pos_embed))
+        new = nano(x)
+        nano.det_token.copy_(saved[0])
+        nano.det_pos_embed.copy_(saved[1])
+    for a, b in zip(ref[:4], new[:4]):
+        assert torch.equal(a, b)
+    assert not torch.allclose(ref[4], new[4])
+
+
+def test_det_attention_matches_hand_softmax():
+    torch.manual_seed(1)
+    q, k, v = (torch.randn(2, 3, 5, 4) for _ in range(3))
+    pk, pv = torch.randn(2, 3, 6, 4), torch.randn(2, 3, 6, 4)
+    keep = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    out = det_attention(q, k, v, pk, pv, keep)
+    keys, vals = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
+    logits = q @ keys.transpose(-1, -2) / 2.0
+    allowed = torch.cat([keep, torch.ones(2, 5, dtype=torch.bool)], 1)
+    logits = logits.masked_fill(~allowed[:, None, None], float('-inf'))
+    expected = logits.softmax(-1) @ vals
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_padded_patches_are_masked_in_cross_attention():
+    torch.manual_seed(2)
+    blk = RAMSwinBlock(48, 3, 192, window_size=7).eval()
+    hw = (4, 4)
+    x = torch.randn(1, 16, 48)
+    det = torch.randn(1, 10, 48)
+    det_pos = torch.randn(1, 10, 256)
+    pos = torch.randn(1, 16, 48)
+    keep = torch.ones(1, 16, dtype=torch.bool)
+    keep[0, 12:] = False  # last row of patches is padding
+    x2 = x.clone()
+    x2[0, 12:] += 5 * torch.randn(4, 48)
+    with torch.no_grad():
+        _, det_a = blk(x, det, det_pos, hw, (pos, keep))
+        _, det_b = blk(x2, det, det_pos, hw, (pos, keep))
+        _, det_c = blk(x2, det, det_pos, hw, (pos, None))
+    assert torch.allclose(det_a, det_b, atol=1e-6)
+    assert not torch.allclose(det_a, det_c, atol=1e-3)
+
+
+def test_backbone_uses_padding_mask(nano):
+    x = torch.randn(1, 3, 64, 64)
+    mask = torch.zeros(1, 64, 64, dtype=torch.bool)
+    mask[:, :, 32:] = True
+    with torch.no_grad():
+        det_plain = nano(x)[4]
+        det_masked = nano(x, mask)[4]
+    assert not torch.allclose(det_plain, det_masked)
+
+
+def test_bad_inputs_raise_clear_errors(nano):
+    with pytest.raises(KeyError, match='arch'):
+        ViDTSwinTransformer(arch='huge')
+    with pytest.raises(ValueError, match='N, 3, H, W'):
+        nano(torch.randn(1, 1, 64, 64))
+    with pytest.raises(ValueError, match='padding mask'):
+        nano(torch.randn(1, 3, 64, 64), torch.zeros(1, 32, 32, dtype=torch.bool))
