@@ -1,0 +1,10 @@
+# resnet8x4 trained alone on CIFAR-100 (CRD protocol, 240 epochs): a teacher for the
+# VKD / NCKD configs when the public resnet8x4.pth is not at hand, or the student baseline.
+#   python tools/train.py configs/cifar100/resnet8x4_240e_cifar100.py
+_base_ = [
+    '../_base_/models/cifar100_crd_zoo.py',
+    '../_base_/datasets/cifar100_bs64_crd.py',
+    '../_base_/schedules/cifar100_sgd_240e_crd.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(data_preprocessor=_base_.data_preprocessor, **_base_.resnet8x4)

@@ -1,0 +1,7 @@
+
+from .vidt_swin import ViDTSwinTransformer  # noqa: F401
+from .cifar_mobilenetv2 import CIFARMobileNetV2  # noqa: F401
+from .cifar_resnet import CIFARResNet, CIFARResNetV2  # noqa: F401
+from .cifar_shufflenet import CIFARShuffleNetV1, CIFARShuffleNetV2  # noqa: F401
+from .cifar_vgg import CIFARVGG  # noqa: F401
+from .cifar_wrn import CIFARWideResNet  # noqa: F401

@@ -1,0 +1,36 @@
+"""``SingleTeacherDistill`` whose teacher checkpoint is loaded strictly, in any of the
+layouts of :mod:`mmkd_ext.models.utils.classifier_ckpt`.
+
+MMRazor's ``SingleTeacherDistill`` loads ``teacher_ckpt`` with MMEngine's non-strict
+``load_checkpoint``: a file in another layout (a RepDistiller CIFAR teacher, a timm /
+DeiT RegNetY-160) loads nothing and training goes on with a random teacher after a log
+warning. This subclass reads the file with ``weights_only=True``, renames it to the
+teacher's names and refuses any missing / unexpected key or shape mismatch with an error
+naming ``model.teacher_ckpt``. Everything else is MMRazor's algorithm unchanged.
+"""
+from mmrazor.models import SingleTeacherDistill
+from mmrazor.registry import MODELS
+
+from ..utils.classifier_ckpt import load_classifier_checkpoint
+
+
+@MODELS.register_module()
+class StrictTeacherDistill(SingleTeacherDistill):
+    """Single-teacher distillation with a strict, layout-aware teacher checkpoint.
+
+    Args:
+        teacher_ckpt (str, optional): teacher weights: an MMEngine checkpoint, a
+            RepDistiller / mdistiller CIFAR file (``{'model': ...}``), a DeiT teacher
+            file or a plain timm state dict. ``None`` keeps the teacher's own init
+            (e.g. for smoke tests).
+        **kwargs: as :class:`mmrazor.models.SingleTeacherDistill`.
+    """
+
+    def __init__(self, teacher_ckpt=None, **kwargs):
+        super().__init__(teacher_ckpt=None, **kwargs)
+        self.teacher_ckpt = teacher_ckpt
+        self.teacher_ckpt_layout = None
+        if teacher_ckpt:
+            self.teacher_ckpt_layout = load_classifier_checkpoint(
+                self.teacher, teacher_ckpt, key_hint='model.teacher_ckpt')
+            self.teacher._is_init = True  # keep the weights through init_weights()
