@@ -1,0 +1,3 @@
+# Variant of biggan_cifar10_10pct.py: unnormalised teacher targets.
+_base_ = ['./biggan_cifar10_10pct.py']
+model = dict(distill=dict(normalizer='none'))

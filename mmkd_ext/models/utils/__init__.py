@@ -1,0 +1,15 @@
+from .orthogonal import (cholesky_qr_inv, gram_factor, identity_orthonormal,
+                         inv_sqrt_spd, newton_schulz_inv_sqrt, orthogonality_error,
+                         polar_factor, polar_linear, random_orthonormal,
+                         stiefel_exp)
+from .whitening import batch_covariance, whitening_matrix
+
+__all__ = [
+    'cholesky_qr_inv', 'gram_factor', 'identity_orthonormal', 'inv_sqrt_spd', 'newton_schulz_inv_sqrt',
+    'orthogonality_error', 'polar_factor', 'polar_linear', 'random_orthonormal',
+    'stiefel_exp', 'batch_covariance', 'whitening_matrix'
+]
+from .neural_collapse import (centered_normalized, class_means, nc1_align_loss,  # noqa: F401
+                              nc2_structure_loss, nc_metrics, per_sample_class_means,
+                              simplex_etf)
+from .prototype_bank import PrototypeBank, build_prototype_bank  # noqa: F401
