@@ -11,6 +11,8 @@ default_hooks = dict(
     visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
     # RNG states in checkpoints: --resume repeats the uninterrupted run exactly
     rng_state=dict(type='mmkd_ext.RNGStateHook'),
+    # stop at the first non-finite loss, before a NaN checkpoint is written
+    check_finite=dict(type='mmkd_ext.CheckFiniteLossHook'),
 )
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -14,7 +14,7 @@ teacher_ckpt = 'work_dirs/resnet18-w32_20e_digits/epoch_20.pth'
 
 model = dict(
     _scope_='mmrazor',
-    type='SingleTeacherDistill',
+    type='StrictTeacherDistill',
     data_preprocessor=dict(
         type='mmpretrain.ClsDataPreprocessor', **_base_.data_preprocessor),
     architecture=_base_.student_model,

@@ -139,9 +139,6 @@ def test_b10_recorder_source_missing_vkd_distiller():
            'feature_pairs[i].student', '"neckk"', "'neck'")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "MMRazor's ConfigurableDistiller asserts ('\"head.fcc\" is not in the model.') "
-    'without naming the config key; needs a compat patch of the recorders'))
 def test_b11_recorder_source_missing_configurable_distiller():
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(
@@ -359,10 +356,6 @@ def test_b26_teacher_checkpoint_wrong_keys(teacher_files):
            '3 missing key(s)', 'backbone.conv1.weight', 'unexpected')
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the shipped digits KD/VKD configs use MMRazor's SingleTeacherDistill, which "
-    'loads teacher_ckpt non-strictly (a log warning, random teacher); switch them to '
-    'StrictTeacherDistill'))
 def test_b26_shipped_config_refuses_wrong_keys(teacher_files):
     from mmengine.config import Config
     cfg = Config.fromfile(VKD_CFG)
@@ -430,9 +423,6 @@ def test_b30_missing_annotation_file(tmp_path):
            'nope.json')
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    'MMEngine BaseDataset fails on an empty annotation file with numpy\'s "need at '
-    'least one array to concatenate"; needs a check naming ann_file'))
 def test_b31_empty_dataset(tmp_path):
     root = _coco(tmp_path, [])
     raises(ValueError, lambda: _coco_dataset(root), 'instances_train.json', 'empty')

@@ -10,6 +10,8 @@ default_hooks = dict(
         type='CheckpointHook', interval=4000, by_epoch=False, max_keep_ckpts=2,
         save_best='gen/FID', rule='less'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    rng_state=dict(type='RNGStateHook'),
+    check_finite=dict(type='CheckFiniteLossHook'),
 )
 custom_hooks = [dict(type='GANSampleGridHook', interval=4000, per_class=8)]
 visualizer = dict(

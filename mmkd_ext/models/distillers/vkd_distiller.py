@@ -5,6 +5,8 @@ import torch
 from mmrazor.models.distillers.configurable_distiller import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
+from mmkd_ext.compat import RecorderSourceError
+
 _POOLS = {
     'gap': dict(type='GlobalAvgPoolConnector'),
     'token_mean': dict(type='TokenMeanPoolConnector'),
@@ -207,10 +209,11 @@ class VKDDistiller(ConfigurableDistiller):
                     r.reset_data_buffer()
 
     def _init_recorders(self, prepare, model, side):
-        """MMRazor asserts on a recorder source missing from the model; name the key."""
+        """Name the feature-pair key when a recorder source is missing (the generic
+        error comes from :func:`mmkd_ext.compat.patch_mmrazor_recorder_errors`)."""
         try:
             prepare(model)
-        except AssertionError as err:
+        except (RecorderSourceError, AssertionError) as err:
             names = [n for n, _ in model.named_modules() if n and n.count('.') < 2]
             raise ValueError(
                 f'VKDDistiller: a {side} recorder source does not exist ({err}); '
