@@ -62,7 +62,3 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 custom_hooks = [dict(type='mmkd_ext.NCFeatureHook')]
-
-# the KD base sets default_scope='mmrazor'; these two live in MMPretrain
-visualizer = dict(type='mmpretrain.UniversalVisualizer')
-default_hooks = dict(visualization=dict(type='mmpretrain.VisualizationHook'))

@@ -14,10 +14,11 @@ from mmpretrain.registry import MODELS
 from mmkd_ext.models.utils.classifier_ckpt import (CIFAR_ZOO, extract_state_dict,
                                                    load_classifier_checkpoint)
 
-LAYOUTS = '/work/shared/design/checkpoint_layouts/cifar100'
-if not osp.isdir(LAYOUTS):  # the design folder lives beside the repository
-    LAYOUTS = osp.join(osp.dirname(__file__), '..', '..', '..', 'shared', 'design',
-                       'checkpoint_layouts', 'cifar100')
+# the design folder lives beside the repository (CI: a clone with shared/ beside it)
+LAYOUTS = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..', 'shared',
+                               'design', 'checkpoint_layouts', 'cifar100'))
+if not osp.isdir(LAYOUTS):
+    LAYOUTS = '/work/shared/design/checkpoint_layouts/cifar100'
 # output map (C, H, W) for a 32x32 input
 OUT_SHAPES = {
     'resnet8x4': (256, 8, 8), 'resnet32x4': (256, 8, 8), 'resnet56': (64, 8, 8),

@@ -18,7 +18,11 @@ import sys as _sys  # noqa: E402
 _sys.path.insert(0, _osp.dirname(_osp.abspath(__file__)))
 from vidt_helpers import build_nano
 
-LAYOUT = '/work/shared/design/checkpoint_layouts/vidt/swin_nano.txt'
+# the design folder lives beside the repository (CI: a clone with shared/ beside it)
+LAYOUT = _osp.abspath(_osp.join(_osp.dirname(__file__), '..', '..', '..', 'shared',
+                                'design', 'checkpoint_layouts', 'vidt', 'swin_nano.txt'))
+if not _osp.isfile(LAYOUT):
+    LAYOUT = '/work/shared/design/checkpoint_layouts/vidt/swin_nano.txt'
 
 
 def synthetic_reference(path=LAYOUT):
