@@ -86,13 +86,13 @@ $PIP install -q -r requirements/build.txt
 done_step
 
 # 4. the OpenMMLab stack and the rest (none of them requires mmcv at install time)
-step "runtime and test requirements"
-REQ_HASH=$(cat requirements/runtime.txt requirements/tests.txt setup.py 2>/dev/null | sha256sum | cut -c1-16)
+step "runtime, test and lint requirements"
+REQ_HASH=$(cat requirements/runtime.txt requirements/tests.txt requirements/lint.txt setup.py 2>/dev/null | sha256sum | cut -c1-16)
 if [ -f "$VENV/.req-$REQ_HASH" ]; then
   echo "    up to date"
 else
   # mmcv's own runtime requirements come in here too; mmcv itself is built in the next step.
-  $PIP install -q -r requirements/runtime.txt -r requirements/tests.txt \
+  $PIP install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/lint.txt \
     opencv-python addict yapf packaging Pillow pyyaml
   $PIP install -q --no-deps -e .
   rm -f "$VENV"/.req-*; touch "$VENV/.req-$REQ_HASH"
