@@ -34,16 +34,9 @@ See ``shared/design/stack.md`` for how each trap was found.
    process group with gloo (``nccl`` needs GPUs) and wrap with ``device_ids=None``, so
    ``tools/dist_train.sh`` runs on CPU machines (and in the tests).
 
-4. MMRazor recorder errors (:func:`patch_mmrazor_recorder_errors`). A recorder whose
-   ``source`` is not in the model fails with a bare ``AssertionError('"x" is not in
-   the model.')``. ``ConfigurableDistiller.prepare_from_student/teacher`` are wrapped to
-   raise :class:`RecorderSourceError` naming ``student_recorders.<name>.source`` (or
-   ``teacher_recorders``) and listing module names of the model.
-
-5. Empty datasets (:func:`patch_mmengine_empty_dataset`). MMEngine's ``BaseDataset``
-   fails on an annotation file without samples inside its serialisation with numpy's
-   "need at least one array to concatenate". We raise a ``ValueError`` naming the
-   dataset class, ``ann_file`` and ``data_root`` instead.
+Errors about our own configs (recorder sources, empty datasets) are not workarounds and
+live in the classes they concern: :mod:`mmkd_ext.models.distillers.recorder_check` and
+:mod:`mmkd_ext.datasets.non_empty`.
 """
 import os.path as osp
 import pickle
@@ -55,8 +48,6 @@ __all__ = [
     'apply', 'patch_torch_ao_for_mmrazor', 'allow_mmengine_checkpoint_types',
     'safe_torch_load', 'patch_mmengine_local_loader', 'UnsafeCheckpointError',
     'patch_mmengine_cpu_distributed', 'adapt_cfg_for_cpu_distributed',
-    'patch_mmrazor_recorder_errors', 'RecorderSourceError',
-    'patch_mmengine_empty_dataset',
     'MMENGINE_CHECKPOINT_SAFE_GLOBALS'
 ]
 
@@ -270,65 +261,6 @@ def adapt_cfg_for_cpu_distributed(cfg):
     return cfg
 
 
-class RecorderSourceError(ValueError):
-    """A distiller recorder's ``source`` is not a module / parameter of the model."""
-
-
-def patch_mmrazor_recorder_errors():
-    """Turn MMRazor's recorder-source assertion into an error naming the config key."""
-    import re
-
-    from mmrazor.models.distillers import ConfigurableDistiller
-
-    def wrap(side):
-        original = getattr(ConfigurableDistiller, f'prepare_from_{side}')
-        if getattr(original, '_mmkd_wrapped', False):
-            return
-
-        def prepare(self, model):
-            try:
-                return original(self, model)
-            except AssertionError as err:
-                found = re.search(r'"(.*)" is not in the model', str(err))
-                if found is None:
-                    raise
-                source = found.group(1)
-                recorders = getattr(self, f'{side}_recorders').recorders
-                keys = [k for k, r in recorders.items()
-                        if getattr(r, 'source', None) == source] or ['?']
-                names = [n for n, _ in model.named_modules()
-                         if n and n.count('.') < 2]
-                raise RecorderSourceError(
-                    f'distiller.{side}_recorders.{keys[0]}.source: "{source}" is not '
-                    f'a module of the {side} model; expected a name such as '
-                    f'{names[:16]}') from None
-
-        prepare._mmkd_wrapped = True
-        setattr(ConfigurableDistiller, f'prepare_from_{side}', prepare)
-
-    wrap('student')
-    wrap('teacher')
-
-
-def patch_mmengine_empty_dataset():
-    """Clear error for a dataset whose annotation file yields no samples."""
-    from mmengine.dataset import BaseDataset
-    original = BaseDataset._serialize_data
-    if getattr(original, '_mmkd_wrapped', False):
-        return
-
-    def _serialize_data(self):
-        if len(self.data_list) == 0:
-            raise ValueError(
-                f'{type(self).__name__}: the dataset is empty: ann_file '
-                f'"{self.ann_file}" (data_root "{self.data_root}") gave no samples '
-                '(after filtering); expected at least one image with annotations')
-        return original(self)
-
-    _serialize_data._mmkd_wrapped = True
-    BaseDataset._serialize_data = _serialize_data
-
-
 def apply():
     """Apply every workaround once (called by ``import mmkd_ext``)."""
     global _APPLIED
@@ -338,6 +270,4 @@ def apply():
     allow_mmengine_checkpoint_types()
     patch_mmengine_local_loader()
     patch_mmengine_cpu_distributed()
-    patch_mmrazor_recorder_errors()
-    patch_mmengine_empty_dataset()
     _APPLIED = True

@@ -1,12 +1,13 @@
 # Ablation: logit KD + NC2 ETF-structure transfer only (linear student head).
 # NC2 compares cosine Gram matrices of centred class means, which no orthogonal map
 # changes, so the student's own 64-d neck feature is used directly (no projector) and
-# the teacher's class means come from the same batch (no bank). Our formulation:
-# docs/nckd.md.
+# the teacher's class means come from the same batch: NCKDDistiller without a bank.
+# Our formulation: docs/nckd.md.
 _base_ = ['../kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py']
 
 model = dict(
     distiller=dict(
+        type='NCKDDistiller',
         student_recorders=dict(
             feat=dict(type='ModuleOutputs', source='neck'),
             labels=dict(type='ModuleInputs', source='head.loss_module')),

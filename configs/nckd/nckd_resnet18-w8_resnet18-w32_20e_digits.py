@@ -6,24 +6,22 @@
 #   python tools/train.py configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits.py
 #
 # How the pieces meet:
+# * NCKDDistiller owns the one PrototypeBank (model.distiller.bank, saved in
+#   checkpoints as distiller.bank.*), updates it once per step from the teacher's
+#   256-d neck feature and the labels (bank_forward_mappings), logs its coverage as
+#   distill.bank_coverage, and hands it to NC1 and to the student's NC3Head;
 # * the student's head is NC3Head: an OrthogonalConnector projects the 64-d student
 #   feature into the teacher's 256-d space (g), the class weights are the bank's
-#   normalised centred teacher prototypes (buffers, no trainable class weights);
+#   normalised centred teacher prototypes (no trainable class weights; kept in the
+#   head's fc.prototypes buffer for evaluation without the distiller);
 # * NC1 / NC2 read g(h^S) from the head's projector (one projection per step);
 # * labels come from a ModuleInputs recorder on the student head's loss module
-#   (ClsHead calls loss_module(cls_score, target, ...): data_idx=1 is the target);
-# * the bank is updated once per step by its own entry `bank_coverage` (listed first,
-#   logged as distill.bank_coverage, never back-propagated); every module built with
-#   the same bank `name` shares that one bank, saved in checkpoints.
+#   (ClsHead calls loss_module(cls_score, target, ...): data_idx=1 is the target).
 _base_ = ['../kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py']
 
-nc_bank = dict(
-    type='PrototypeBank', name='nckd_digits_teacher', num_classes=10,
-    feat_dim=256, mode='online', momentum=None)
-# file mode: python tools/analysis_tools/extract_prototypes.py \
-#   configs/digits/resnet18-w32_20e_digits.py TEACHER.pth --out protos.pth
-# then nc_bank = dict(..., mode='file', path='protos.pth')
-
+nc_labels = dict(from_student=True, recorder='labels', data_idx=1)
+nc_proj = dict(from_student=True, recorder='proj')
+nc_teacher_feat = dict(from_student=False, recorder='feat', data_idx=0)
 model = dict(
     architecture=dict(
         head=dict(
@@ -31,35 +29,33 @@ model = dict(
             type='NC3Head',
             num_classes=10,
             in_channels=64,
-            bank=nc_bank,
+            class_weights='prototypes',
             projector=dict(
                 type='OrthogonalConnector', in_channels=64, out_channels=256),
             scale=16.0,
             learnable_scale=False,
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     distiller=dict(
+        type='NCKDDistiller',
+        # file mode: python tools/analysis_tools/extract_prototypes.py \
+        #   configs/digits/resnet18-w32_20e_digits.py TEACHER.pth --out protos.pth
+        # then bank=dict(..., mode='file', path='protos.pth')
+        bank=dict(num_classes=10, feat_dim=256, mode='online', momentum=None),
+        bank_forward_mappings=dict(preds_T=nc_teacher_feat, labels=nc_labels),
         student_recorders=dict(
             proj=dict(type='ModuleOutputs', source='head.projector'),
             labels=dict(type='ModuleInputs', source='head.loss_module')),
         teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
         distill_losses=dict(
-            bank_coverage=nc_bank,
             loss_nc1=dict(
-                type='NC1AlignLoss', bank=nc_bank, mode='contrastive',
-                temperature=0.1, loss_weight=1.0),
+                type='NC1AlignLoss', mode='contrastive', temperature=0.1,
+                loss_weight=1.0),
             loss_nc2=dict(
                 type='NC2StructureLoss', teacher_means='batch', loss_weight=5.0)),
         loss_forward_mappings=dict(
-            bank_coverage=dict(
-                preds_T=dict(from_student=False, recorder='feat', data_idx=0),
-                labels=dict(from_student=True, recorder='labels', data_idx=1)),
-            loss_nc1=dict(
-                preds_S=dict(from_student=True, recorder='proj'),
-                labels=dict(from_student=True, recorder='labels', data_idx=1)),
+            loss_nc1=dict(preds_S=nc_proj, labels=nc_labels),
             loss_nc2=dict(
-                preds_S=dict(from_student=True, recorder='proj'),
-                labels=dict(from_student=True, recorder='labels', data_idx=1),
-                preds_T=dict(from_student=False, recorder='feat', data_idx=0)))),
+                preds_S=nc_proj, labels=nc_labels, preds_T=nc_teacher_feat))),
 )
 
 # NC metrics of the student (nc/...) and teacher (teacher.nc/...) at every validation

@@ -7,7 +7,7 @@ _base_ = ['../vkd/vidt_swin_nano_coco.py']
 model = dict(
     distiller=dict(
         _delete_=True,
-        type='ConfigurableDistiller',
+        type='StrictConfigurableDistiller',
         student_recorders=dict(
             neck=dict(type='ModuleOutputs', source='neck'),
             det=dict(type='ModuleOutputs', source='tgt_proj'),

@@ -59,7 +59,7 @@ model = dict(
     teacher_trainable=False,
     calculate_student_loss=True,
     distiller=dict(
-        type='ConfigurableDistiller',
+        type='StrictConfigurableDistiller',
         student_recorders=dict(
             neck=dict(type='ModuleOutputs', source='neck'),
             det=dict(type='ModuleOutputs', source='tgt_proj'),

@@ -1,6 +1,7 @@
 # VKD (orthogonal projection + teacher standardisation + smooth L1) of the digits
 # student (64-d `neck` feature) from the digits teacher (256-d), written with MMRazor's
-# plain ConfigurableDistiller, on top of the logit KD term of the KD base config.
+# ConfigurableDistiller (as StrictConfigurableDistiller, from the KD base config), on
+# top of the logit KD term of the KD base config.
 # Train the teacher first:
 #   python tools/train.py configs/digits/resnet18-w32_20e_digits.py
 #   python tools/train.py configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py

@@ -9,17 +9,17 @@ name the file. The CIFAR-100 configs use MMPretrain's ``CIFAR100`` (checked offi
 files); switch with ``train_dataloader.dataset.type=mmpretrain.LocalCIFAR100``.
 """
 import os.path as osp
-import pickle
 
 import numpy as np
 from mmpretrain.datasets import CIFAR100
 from mmpretrain.registry import DATASETS
 
-from .gan_datasets import _ArrayUnpickler
+from .cifar_pickle import read_cifar_pickle
+from .non_empty import NonEmptyDatasetMixin
 
 
 @DATASETS.register_module()
-class LocalCIFAR100(CIFAR100):
+class LocalCIFAR100(NonEmptyDatasetMixin, CIFAR100):
     """:class:`mmpretrain.datasets.CIFAR100` reading unverified local files."""
     train_list = [['train', None]]
     test_list = [['test', None]]
@@ -39,24 +39,9 @@ class LocalCIFAR100(CIFAR100):
                 raise FileNotFoundError(
                     f'LocalCIFAR100: "{path}" does not exist (expected the CIFAR-100 '
                     f'python pickle "{name}" under data_root/{self.base_folder}).')
-            with open(path, 'rb') as f:  # a pickle: numpy arrays / lists / str only
-                try:
-                    entry = _ArrayUnpickler(f, encoding='latin1').load()
-                except (pickle.UnpicklingError, EOFError) as err:
-                    raise ValueError(f'LocalCIFAR100: refused to read "{path}" (not a '
-                                     f'CIFAR-100 python pickle): {err}') from None
-            if not isinstance(entry, dict) or 'data' not in entry or \
-                    'fine_labels' not in entry:
-                raise KeyError(f'LocalCIFAR100: "{path}" must hold a dict with "data" '
-                               'and "fine_labels" (the CIFAR-100 python format).')
-            data = np.asarray(entry['data'], dtype=np.uint8)
-            if data.ndim != 2 or data.shape[1] != 3072 or \
-                    len(entry['fine_labels']) != data.shape[0]:
-                raise ValueError(
-                    f'LocalCIFAR100: "{path}": "data" must be (N, 3072) with N labels, '
-                    f'got {data.shape} and {len(entry["fine_labels"])} labels.')
-            imgs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            labels.extend(int(x) for x in entry['fine_labels'])
+            data, fine_labels = read_cifar_pickle(path, 'fine_labels', 'LocalCIFAR100')
+            imgs.append(data.transpose(0, 2, 3, 1))
+            labels.extend(int(x) for x in fine_labels)
         if min(labels) < 0 or max(labels) >= 100:
             raise ValueError(f'LocalCIFAR100: labels must lie in 0..99, got '
                              f'{min(labels)}..{max(labels)}.')

@@ -18,6 +18,9 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from .non_empty import NonEmptyDatasetMixin
+from .subset import check_subset_ratio, seeded_subset
+
 DIGITS_CLASSES = tuple(str(i) for i in range(10))
 
 
@@ -57,7 +60,7 @@ def digits_split_indices(split: str, test_ratio: float = 0.2, split_seed: int = 
 
 
 @DATASETS.register_module()
-class DigitsDataset(BaseDataset):
+class DigitsDataset(NonEmptyDatasetMixin, BaseDataset):
     """Handwritten digits (scikit-learn's ``load_digits``) as an MMPretrain dataset.
 
     Each data info is ``dict(img=(H, W, 3) uint8 array, img_shape, ori_shape,
@@ -84,9 +87,7 @@ class DigitsDataset(BaseDataset):
                  subset_seed: int = 0,
                  pipeline=(),
                  **kwargs):
-        if subset_ratio is not None and not 0 < subset_ratio <= 1:
-            raise ValueError(
-                f'subset_ratio must be in (0, 1], got {subset_ratio!r}')
+        check_subset_ratio(subset_ratio)
         self.split = split
         self.img_size = img_size
         self.test_ratio = test_ratio
@@ -98,11 +99,9 @@ class DigitsDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         imgs, labels = load_digits_arrays(self.img_size)
-        idx = digits_split_indices(self.split, self.test_ratio, self.split_seed)
-        if self.subset_ratio is not None and self.subset_ratio < 1:
-            rng = np.random.default_rng(self.subset_seed)
-            keep = max(1, int(round(len(idx) * self.subset_ratio)))
-            idx = np.sort(rng.choice(idx, size=keep, replace=False))
+        idx = seeded_subset(
+            digits_split_indices(self.split, self.test_ratio, self.split_seed),
+            self.subset_ratio, self.subset_seed)
         shape = (self.img_size, self.img_size)
         return [
             dict(img=imgs[i], img_shape=shape, ori_shape=shape,

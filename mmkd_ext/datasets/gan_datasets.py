@@ -3,20 +3,19 @@
 Real-image datasets return ``dict(inputs=(3, H, W) uint8 tensor, data_samples=label)``
 (use ``collate_fn=dict(type='default_collate')``; the GAN's data preprocessor maps
 pixels to [-1, 1]). Data-limited subsets: a random (not class-balanced) subset of
-``round(subset_ratio * len)`` images chosen with ``numpy.random.default_rng(subset_seed)``
-(gan.md: 10% of CIFAR-10 = 5000 images).
+``round(subset_ratio * len)`` images (:func:`.subset.seeded_subset`; gan.md: 10% of
+CIFAR-10 = 5000 images).
 
 * :class:`CIFARGANDataset`: the standard python-pickle folders
   (``cifar-10-batches-py``: ``data_batch_1..5`` / ``test_batch``;
-  ``cifar-100-python``: ``train`` / ``test``). The pickles are read by a restricted
-  unpickler that only accepts numpy arrays (no arbitrary code runs).
+  ``cifar-100-python``: ``train`` / ``test``), read by
+  :func:`.cifar_pickle.read_cifar_pickle` (numpy arrays only: no code runs).
 * :class:`DigitsGANDataset`: scikit-learn's digits (same split and subset as
   ``mmpretrain.DigitsDataset``).
 * :class:`GANNoiseDataset`: fixed ``(noise, label)`` pairs to evaluate a generator on a
   configurable number of samples (labels cycle through the classes: balanced).
 """
 import os.path as osp
-import pickle
 from typing import Optional
 
 import numpy as np
@@ -25,41 +24,16 @@ from torch.utils.data import Dataset
 
 from mmkd_ext.registry import DATASETS
 
+from .cifar_pickle import read_cifar_pickle
+from .subset import check_subset_ratio, seeded_subset
+
 _CIFAR = {
     'cifar10': dict(folder='cifar-10-batches-py',
                     train=[f'data_batch_{i}' for i in range(1, 6)],
-                    test=['test_batch'], label_key=b'labels', num_classes=10),
+                    test=['test_batch'], label_key='labels', num_classes=10),
     'cifar100': dict(folder='cifar-100-python', train=['train'], test=['test'],
-                     label_key=b'fine_labels', num_classes=100),
+                     label_key='fine_labels', num_classes=100),
 }
-_SAFE_PICKLE_GLOBALS = {
-    ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
-    ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
-    ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
-}
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-
-    def find_class(self, module, name):
-        if (module, name) not in _SAFE_PICKLE_GLOBALS:
-            raise pickle.UnpicklingError(
-                f'refused global {module}.{name}: CIFAR batches only hold numpy '
-                'arrays, lists and strings')
-        return super().find_class(module, name)
-
-
-def _subset(num: int, ratio: Optional[float], seed: int, key: str) -> np.ndarray:
-    """Sorted indices of a seeded random subset of ``round(ratio * num)`` of ``num``."""
-    idx = np.arange(num)
-    if ratio is None or ratio == 1:
-        return idx
-    if not 0 < ratio <= 1:
-        raise ValueError(f'{key} must be in (0, 1], got {ratio!r}')
-    keep = max(1, int(round(num * ratio)))
-    return np.sort(np.random.default_rng(seed).choice(idx, size=keep, replace=False))
-
-
 class _ImageArrayDataset(Dataset):
     """Holds ``images (N, 3, H, W) uint8`` and ``labels (N,)`` tensors."""
 
@@ -110,19 +84,13 @@ class CIFARGANDataset(_ImageArrayDataset):
                 raise FileNotFoundError(
                     f'dataset.data_root: "{path}" is missing ({variant} {split} split '
                     f'needs {spec[split]} in "{root}")')
-            with open(path, 'rb') as f:
-                try:
-                    entry = _ArrayUnpickler(f, encoding='bytes').load()
-                except Exception as err:
-                    raise ValueError(f'dataset.data_root: "{path}" is not a CIFAR '
-                                     f'python batch: {err}') from None
-            if b'data' not in entry or spec['label_key'] not in entry:
-                raise KeyError(f'dataset.data_root: "{path}" lacks b"data" or '
-                               f'{spec["label_key"]!r} (is variant={variant!r} right?)')
-            images.append(np.asarray(entry[b'data'], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            labels.append(np.asarray(entry[spec['label_key']], dtype=np.int64))
+            batch_images, batch_labels = read_cifar_pickle(path, spec['label_key'],
+                                                           'dataset.data_root')
+            images.append(batch_images)
+            labels.append(batch_labels)
         images, labels = np.concatenate(images), np.concatenate(labels)
-        idx = _subset(len(labels), subset_ratio, subset_seed, 'dataset.subset_ratio')
+        idx = seeded_subset(np.arange(len(labels)), subset_ratio, subset_seed,
+                            'dataset.subset_ratio')
         super().__init__(images[idx], labels[idx],
                          [str(i) for i in range(spec['num_classes'])])
 
@@ -140,15 +108,10 @@ class DigitsGANDataset(_ImageArrayDataset):
                  test_ratio: float = 0.2, split_seed: int = 0):
         from .digits import (DIGITS_CLASSES, digits_split_indices,
                              load_digits_arrays)
-        if subset_ratio is not None and not 0 < subset_ratio <= 1:
-            raise ValueError(f'dataset.subset_ratio must be in (0, 1], got '
-                             f'{subset_ratio!r}')
+        check_subset_ratio(subset_ratio, 'dataset.subset_ratio')
         imgs, labels = load_digits_arrays(img_size)
-        idx = digits_split_indices(split, test_ratio, split_seed)
-        if subset_ratio is not None and subset_ratio < 1:  # as DigitsDataset
-            rng = np.random.default_rng(subset_seed)
-            keep = max(1, int(round(len(idx) * subset_ratio)))
-            idx = np.sort(rng.choice(idx, size=keep, replace=False))
+        idx = seeded_subset(digits_split_indices(split, test_ratio, split_seed),
+                            subset_ratio, subset_seed, 'dataset.subset_ratio')
         super().__init__(imgs[idx].transpose(0, 3, 1, 2), labels[idx], DIGITS_CLASSES)
 
 

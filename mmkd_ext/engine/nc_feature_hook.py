@@ -4,10 +4,8 @@ from typing import List
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmkd_ext.evaluation.neural_collapse_metric import NC_FEAT_KEY, NC_WEIGHT_KEY
 from mmkd_ext.registry import HOOKS
-
-NC_FEAT_KEY = 'nc_feat'
-NC_WEIGHT_KEY = 'nc_weight'
 
 
 def find_classifiers(model) -> List:

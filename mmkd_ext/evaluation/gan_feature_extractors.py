@@ -17,8 +17,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmkd_ext.models.gans.frozen_encoder import (FrozenImageEncoder,
-                                                 load_state_dict_file)
+from mmkd_ext.models.gans.frozen_encoder import FrozenImageEncoder
+from mmkd_ext.models.utils.checkpoint import (CheckpointError, load_checkpoint_strict,
+                                              load_state_dict_strict, read_checkpoint,
+                                              unwrap_state_dict)
 from mmkd_ext.registry import MODELS
 
 
@@ -39,14 +41,15 @@ class InceptionV3FeatureExtractor(nn.Module):
                 'feature_extractor.weights is not set: the Inception metrics need a '
                 'local InceptionV3 state-dict file (e.g. torchvision\'s '
                 'inception_v3_google-0cc3c7bd.pth); nothing is downloaded')
-        state = load_state_dict_file(weights, 'feature_extractor.weights')
+        key_hint = 'feature_extractor.weights'
+        state = unwrap_state_dict(read_checkpoint(weights, key_hint), key_hint, weights)
         state = {k: v for k, v in state.items() if not k.startswith('AuxLogits.')}
         if 'fc.weight' not in state:
-            raise KeyError(f'feature_extractor.weights: "{weights}" has no "fc.weight"'
-                           ': not an InceptionV3 state dict')
+            raise CheckpointError(f'{key_hint}: "{weights}" has no "fc.weight": not an '
+                                  'InceptionV3 state dict')
         self.net = inception_v3(weights=None, aux_logits=False, init_weights=False,
                                 num_classes=state['fc.weight'].shape[0])
-        self.net.load_state_dict(state, strict=True)
+        load_state_dict_strict(self.net, state, key_hint, weights)
         self.resize = resize
         mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
         std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -87,9 +90,8 @@ class ClassifierFeatureExtractor(FrozenImageEncoder):
         kwargs.setdefault('key_hint', 'feature_extractor')
         super().__init__(backbone=model, checkpoint=None, **kwargs)
         if checkpoint is not None:
-            self.backbone.load_state_dict(
-                load_state_dict_file(checkpoint, 'feature_extractor.checkpoint'),
-                strict=True)
+            load_checkpoint_strict(self.backbone, checkpoint,
+                                   'feature_extractor.checkpoint')
         if not hasattr(self.backbone, 'extract_feat') or not hasattr(
                 self.backbone, 'head'):
             raise TypeError('feature_extractor.model must be an ImageClassifier '

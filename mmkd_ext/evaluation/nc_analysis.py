@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
-from mmkd_ext.compat import safe_torch_load
+from mmkd_ext.models.utils.classifier_ckpt import load_classifier_checkpoint
 
 
 def pick_model_cfg(cfg: Config, model_key: Optional[str] = None):
@@ -31,23 +31,22 @@ def pick_model_cfg(cfg: Config, model_key: Optional[str] = None):
 
 def load_classifier(cfg: Config, checkpoint: str, model_key: Optional[str] = None,
                     device: str = 'cpu'):
-    """Build the classifier and load its weights (weights_only, strict)."""
+    """Build the classifier and load its weights (weights_only, strict).
+
+    The weights are the ``model_key`` sub-model of a distillation checkpoint (prefix
+    ``'teacher.'`` / ``'architecture.'``), or a plain / converted classifier checkpoint
+    in any layout of :mod:`mmkd_ext.models.utils.classifier_ckpt`. Raises
+    :class:`~mmkd_ext.models.utils.checkpoint.CheckpointError` when they do not fit.
+    """
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg, prefix = pick_model_cfg(cfg, model_key)
     model_cfg.setdefault('_scope_', 'mmpretrain')
     model = MODELS.build(model_cfg)
-    state = safe_torch_load(checkpoint, key_hint='checkpoint')
-    state = state.get('state_dict', state) if isinstance(state, dict) else state
-    if prefix and any(k.startswith(prefix) for k in state):
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith('data_preprocessor')]
-    if missing:
-        raise KeyError(f'checkpoint "{checkpoint}" does not fit the model of '
-                       f'{model_key or "model"}: missing keys {missing[:5]}... '
-                       f'(unexpected {list(unexpected)[:5]})')
+    load_classifier_checkpoint(model, checkpoint, key_hint='checkpoint', prefix=prefix,
+                               allowed_missing=(r'num_batches_tracked$',
+                                                r'^data_preprocessor\.'))
     return model.to(device).eval()
 
 

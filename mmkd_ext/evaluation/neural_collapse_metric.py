@@ -7,6 +7,7 @@ from mmpretrain.registry import METRICS
 
 from mmkd_ext.models.utils.neural_collapse import nc_metrics
 
+#: Data-sample fields written by :class:`mmkd_ext.engine.NCFeatureHook` and read here.
 NC_FEAT_KEY = 'nc_feat'
 NC_WEIGHT_KEY = 'nc_weight'
 

@@ -11,8 +11,9 @@ import torch
 import mmkd_ext  # noqa: F401
 from mmpretrain.registry import MODELS
 
-from mmkd_ext.models.utils.classifier_ckpt import (CIFAR_ZOO, extract_state_dict,
-                                                   load_classifier_checkpoint)
+from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO
+from mmkd_ext.models.utils.checkpoint import unwrap_state_dict
+from mmkd_ext.models.utils.classifier_ckpt import load_classifier_checkpoint
 
 # the design folder lives beside the repository (CI: a clone with shared/ beside it)
 LAYOUTS = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..', 'shared',
@@ -144,7 +145,7 @@ def test_wrong_checkpoint_gives_clear_errors(tmp_path):
         load_classifier_checkpoint(small, str(tmp_path / 'nope.pth'),
                                    key_hint='model.teacher_ckpt')
     with pytest.raises(TypeError):
-        extract_state_dict([1, 2])
+        unwrap_state_dict([1, 2])
 
 
 def test_converter_tool(tmp_path):

@@ -57,19 +57,26 @@ def test_prototypes_not_modified_in_place():
     assert torch.equal(p, old) and not torch.equal(bank.prototypes, old)
 
 
-def test_sharing_by_name_and_mismatch():
+def test_owned_or_referenced_bank():
+    """A config dict builds a bank the module owns (in its state dict); a bank module
+    is a reference (its owner saves it); a module owning a bank takes no other."""
+    import torch.nn as nn
+
+    from mmkd_ext.models.utils.prototype_bank import attach_bank
     cfg = dict(type='PrototypeBank', num_classes=4, feat_dim=3, name='test_share')
-    a = build_prototype_bank(cfg, 'NC3Head')
-    b = PrototypeBank(4, 3, name='test_share')  # the distill_losses entry
-    assert a is b and build_prototype_bank(cfg, 'NC1AlignLoss') is a
-    with pytest.raises(ValueError, match='already exists'):
-        build_prototype_bank(dict(cfg, feat_dim=5), 'NC2StructureLoss')
-    assert PrototypeBank(4, 3) is not a  # no name: private
-    a(torch.randn(4, 3), torch.arange(4))
-    # a kind that already holds the bank asks again: a second model is being built
-    c = build_prototype_bank(cfg, 'NC3Head')
-    assert c is not a and c.counts.sum() == 0
-    assert build_prototype_bank(cfg, 'NC1AlignLoss') is c
+    owner, user = nn.Module(), nn.Module()
+    attach_bank(owner, cfg, 'Owner')
+    attach_bank(user, owner.bank, 'User')
+    assert user.bank is owner.bank and isinstance(owner.bank, PrototypeBank)
+    assert 'bank.means' in owner.state_dict() and user.state_dict() == {}
+    owner.bank(torch.randn(4, 3), torch.arange(4))
+    assert user.bank.counts.sum() == 4  # one update serves every consumer
+    with pytest.raises(ValueError, match='builds its own PrototypeBank'):
+        attach_bank(owner, PrototypeBank(4, 3), 'Owner')
+    # two builds give two banks: no state is shared between models built one after
+    # the other (no module-level table)
+    assert build_prototype_bank(cfg) is not build_prototype_bank(cfg)
+    assert build_prototype_bank(cfg).counts.sum() == 0
 
 
 def test_file_mode(tmp_path):

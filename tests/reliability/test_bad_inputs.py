@@ -409,7 +409,7 @@ def _coco_dataset(root, ann='annotations/instances_train.json'):
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmdet'):
         return DATASETS.build(dict(
-            type='CocoDataset', data_root=root, ann_file=ann,
+            type='StrictCocoDataset', data_root=root, ann_file=ann,
             data_prefix=dict(img='train/'), metainfo=dict(classes=('0', )),
             filter_cfg=dict(filter_empty_gt=False),
             pipeline=[dict(type='LoadImageFromFile'),
@@ -493,10 +493,14 @@ def test_b37_gan_teacher_input_size_mismatch():
            'model.teacher', 'input_size or scale_factor')
 
 
-def test_b38_gan_metric_weights_not_set():
-    from mmkd_ext.evaluation.gan_feature_extractors import InceptionV3FeatureExtractor
-    raises(FileNotFoundError, lambda: InceptionV3FeatureExtractor(weights=None),
-           'feature_extractor.weights', 'nothing is downloaded')
+def test_b38_gan_metric_weights_not_set(tmp_path, monkeypatch):
+    from mmkd_ext.evaluation import gan_feature_extractors as gfe
+    # weights=None: torch-fidelity's download, which fails (no server on this port)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    monkeypatch.setattr(gfe, '_fid_inception_url', lambda: 'http://127.0.0.1:9/w.pth')
+    raises(FileNotFoundError, lambda: gfe.InceptionV3FeatureExtractor(weights=None),
+           'feature_extractor.weights', 'downloading the FID Inception weights',
+           gfe.FID_INCEPTION_FILE)
 
 
 # -- B39-B41: tools ---------------------------------------------------------------------

@@ -8,8 +8,8 @@ CONFIG is the teacher's classification config, or a distillation config with
 ``--model-key teacher`` (weights under ``teacher.`` in CHECKPOINT are picked up). The
 features are the input of ``--classifier-layer`` (default ``head.fc``), i.e. the neck
 output. The file holds ``prototypes`` (C, d) float32, ``counts`` (C,) and ``meta``;
-use it with ``dict(type='PrototypeBank', mode='file', path=..., num_classes=C,
-feat_dim=d)``. It loads with ``weights_only=True``.
+use it as the NCKD distiller's bank, ``model.distiller.bank = dict(mode='file',
+path=..., num_classes=C, feat_dim=d)``. It loads with ``weights_only=True``.
 """
 import argparse
 import os

@@ -24,9 +24,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 
 import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.compat import safe_torch_load  # noqa: E402
-from mmkd_ext.models.utils.classifier_ckpt import (  # noqa: E402
-    CIFAR_ZOO, convert_cifar_state_dict, extract_state_dict, load_state_dict_strict)
+from mmkd_ext.models.backbones.cifar_weights import (  # noqa: E402
+    CIFAR_ZOO, convert_cifar_state_dict)
+from mmkd_ext.models.utils.checkpoint import (  # noqa: E402
+    load_state_dict_strict, read_checkpoint, unwrap_state_dict)
 
 
 def build_cifar_classifier(arch, num_classes=100):
@@ -43,9 +44,8 @@ def build_cifar_classifier(arch, num_classes=100):
 
 
 def convert(src, dst, arch, num_classes=100):
-    ckpt = safe_torch_load(src, key_hint='src')
-    state_dict, _ = extract_state_dict(ckpt, 'src', src)
-    converted = convert_cifar_state_dict(state_dict)
+    ckpt = read_checkpoint(src, key_hint='src')
+    converted = convert_cifar_state_dict(unwrap_state_dict(ckpt, 'src', src))
     model = build_cifar_classifier(arch, num_classes)
     load_state_dict_strict(model, converted, key_hint='src', filename=src,
                            layout=f'cifar (RepDistiller) as {arch}')

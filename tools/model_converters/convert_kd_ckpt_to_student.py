@@ -15,30 +15,27 @@ import argparse
 import os
 import os.path as osp
 import sys
-from collections import OrderedDict
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 
-from mmkd_ext.compat import safe_torch_load  # noqa: E402
+from mmkd_ext.models.utils.checkpoint import (  # noqa: E402
+    CheckpointError, read_checkpoint, select_prefix, unwrap_state_dict)
 
 
-def convert_kd_state_dict(state_dict, prefix='architecture.'):
+def convert_kd_state_dict(state_dict, prefix='architecture.', filename=''):
     """Keep the student's entries of a distillation state dict, prefix stripped.
 
     Raises:
-        KeyError: no key starts with ``prefix`` (not a distillation checkpoint).
+        CheckpointError: no key starts with ``prefix`` (not a distillation checkpoint).
     """
-    student = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
-                          if k.startswith(prefix))
-    if not student:
-        heads = sorted({k.split('.', 1)[0] for k in state_dict})
-        raise KeyError(
-            f'no parameter starts with "{prefix}": this is not a distillation '
-            f'checkpoint of an MMRazor algorithm (top-level names: {heads}). '
-            'Use --prefix for another layout.')
-    return student
+    try:
+        return select_prefix(state_dict, prefix, 'src', filename)
+    except CheckpointError as err:
+        raise CheckpointError(
+            f'{err}: this is not a distillation checkpoint of an MMRazor algorithm. '
+            'Use --prefix for another layout.') from None
 
 
 def _plain_meta(meta):
@@ -57,12 +54,10 @@ def _plain_meta(meta):
 
 
 def convert(src, dst, prefix='architecture.'):
-    ckpt = safe_torch_load(src, key_hint='src')
-    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state_dict, dict):
-        raise TypeError(f'src: "{src}" holds no state dict')
+    ckpt = read_checkpoint(src, key_hint='src')
+    state_dict = unwrap_state_dict(ckpt, 'src', src, keys=('state_dict', ))
     out = dict(
-        state_dict=convert_kd_state_dict(state_dict, prefix),
+        state_dict=convert_kd_state_dict(state_dict, prefix, src),
         meta=_plain_meta(ckpt.get('meta', {}) or {}))
     out['meta']['converted_from'] = osp.basename(src)
     dst_dir = osp.dirname(osp.abspath(dst))

@@ -27,7 +27,7 @@ digits_train_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type='CocoDataset',
+        type='StrictCocoDataset',
         data_root=digits_data_root,
         metainfo=digits_metainfo,
         ann_file='annotations/instances_train.json',
@@ -41,7 +41,7 @@ digits_val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='CocoDataset',
+        type='StrictCocoDataset',
         data_root=digits_data_root,
         metainfo=digits_metainfo,
         ann_file='annotations/instances_val.json',

@@ -20,7 +20,7 @@ model = dict(
         to_rgb=False),
     teacher_ckpt=None,
     distiller=dict(
-        type='ConfigurableDistiller',
+        type='StrictConfigurableDistiller',
         student_recorders=dict(
             logits=dict(type='ModuleOutputs', source='head.fc')),
         teacher_recorders=dict(

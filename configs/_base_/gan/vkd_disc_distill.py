@@ -5,7 +5,7 @@ vkd_distill = dict(
     student_dim=512,
     teacher_dim=512,
     connector=dict(type='OrthogonalConnector'),
-    normalizer='whiten',  # 'standardise' | 'none' | a normaliser config
+    normalizer='whiten',  # 'standardize' | 'none' | a normalizer config
     loss=dict(type='VKDLoss', loss_type='smooth_l1', beta=1.0),
     loss_weight=10.0,
 )

@@ -5,3 +5,4 @@ from .cifar_resnet import CIFARResNet, CIFARResNetV2  # noqa: F401
 from .cifar_shufflenet import CIFARShuffleNetV1, CIFARShuffleNetV2  # noqa: F401
 from .cifar_vgg import CIFARVGG  # noqa: F401
 from .cifar_wrn import CIFARWideResNet  # noqa: F401
+from .cifar_weights import CIFAR_ZOO, convert_cifar_state_dict  # noqa: F401

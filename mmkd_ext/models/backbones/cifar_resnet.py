@@ -2,7 +2,7 @@
 
 Two families, with exactly the parameter names and shapes of the widely shared CIFAR-100
 checkpoints (RepDistiller / mdistiller), so those files load without renaming (see
-:mod:`mmkd_ext.models.utils.cifar_ckpt` and
+:mod:`mmkd_ext.models.backbones.cifar_weights` and
 ``shared/design/checkpoint_layouts/cifar100``):
 
 * :class:`CIFARResNet`: three stages of basic blocks on a 3x3 stem (He et al. 2016,

@@ -9,3 +9,4 @@ from .sequential_connector import SequentialConnector  # noqa: F401
 from .linear_connector import LinearConnector  # noqa: F401
 from .mlp_connector import MLPConnector  # noqa: F401
 from .projector_ensemble_connector import ProjectorEnsembleConnector  # noqa: F401
+from .normalizers import NORMALIZERS, normalizer_cfg  # noqa: F401

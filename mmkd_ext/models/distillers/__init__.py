@@ -1,3 +1,5 @@
-
+from .nckd_distiller import NCKDDistiller  # noqa: F401
+from .recorder_check import RecorderSourceCheckMixin, RecorderSourceError  # noqa: F401
+from .strict_configurable_distiller import StrictConfigurableDistiller  # noqa: F401
 from .strict_teacher_distill import StrictTeacherDistill  # noqa: F401
 from .vkd_distiller import VKDDistiller  # noqa: F401

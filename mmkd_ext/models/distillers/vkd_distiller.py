@@ -5,13 +5,16 @@ import torch
 from mmrazor.models.distillers.configurable_distiller import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
-from mmkd_ext.compat import RecorderSourceError
+from mmkd_ext.models.connectors.normalizers import normalizer_cfg
+
+from ..utils.razor_build import build_razor_module
+from .recorder_check import (RecorderSourceCheckMixin, RecorderSourceError,
+                             module_names)
 
 _POOLS = {
     'gap': dict(type='GlobalAvgPoolConnector'),
     'token_mean': dict(type='TokenMeanPoolConnector'),
 }
-_NORMALIZERS = ('sample', 'batch', 'whiten')
 _PAIR_KEYS = {
     'student', 'teacher', 'name', 'student_pool', 'teacher_pool', 'student_channels',
     'teacher_channels', 'projector', 'parametrization', 'init', 'learnable_scale_bias',
@@ -39,7 +42,7 @@ def _pool_cfg(pool, key):
 
 
 @MODELS.register_module()
-class VKDDistiller(ConfigurableDistiller):
+class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
     """VKD (Miles et al., CVPR 2024): ``loss = w * d(P pool(z_s), N(pool(z_t)))`` per pair.
 
     Each entry of ``feature_pairs`` is a dict:
@@ -56,8 +59,9 @@ class VKDDistiller(ConfigurableDistiller):
     * ``projector`` (dict, optional): projector config without channels (default
       ``OrthogonalConnector`` with ``parametrization``, ``init``,
       ``learnable_scale_bias``); e.g. ``dict(type='LinearConnector')`` for ablations.
-    * ``normalizer``: ``'sample'`` / ``'batch'`` (FeatureStandardizer), ``'whiten'``
-      (FeatureWhitener(d_t)), None or a connector config; applied to the teacher, and
+    * ``normalizer``: a name of :data:`mmkd_ext.models.connectors.NORMALIZERS`
+      (``'sample'`` / ``'batch'``: FeatureStandardizer, ``'whiten'``:
+      FeatureWhitener(d_t), ``'none'``), None or a connector config; applied to the teacher, and
       also to the projected student when ``normalize_student=True`` (detection).
     * ``loss`` (dict, default ``VKDLoss``), ``loss_weight`` (overrides the loss's).
     * ``student_data_idx`` / ``teacher_data_idx``: element of a tuple output.
@@ -93,10 +97,11 @@ class VKDDistiller(ConfigurableDistiller):
             p['student_pool'] = _pool_cfg(p.get('student_pool'), f'{key}.student_pool')
             p['teacher_pool'] = _pool_cfg(p.get('teacher_pool'), f'{key}.teacher_pool')
             norm = p.get('normalizer', 'sample')
-            if not (norm is None or isinstance(norm, dict) or norm in _NORMALIZERS):
-                raise ValueError(f'VKDDistiller: `{key}.normalizer` must be one of '
-                                 f'{_NORMALIZERS}, None or a config dict, got {norm!r}')
-            p['normalizer'] = norm
+            try:  # validates the name; the whitener's width is filled in later
+                normalizer_cfg(norm, 1, f'{key}.normalizer')
+            except ValueError as err:
+                raise ValueError(f'VKDDistiller: {err}') from None
+            p['normalizer'] = None if norm == 'none' else norm
             n = p['name']
             for name, table in ((f'{n}_s', s_rec), (f'{n}_t', t_rec)):
                 if name in table:
@@ -130,14 +135,6 @@ class VKDDistiller(ConfigurableDistiller):
         self.dry_run_shape = dry_run_shape
 
     # -- building -------------------------------------------------------------------
-    def _normalizer_cfg(self, p, channels):
-        norm = p['normalizer']
-        if norm is None or isinstance(norm, dict):
-            return copy.deepcopy(norm)
-        if norm == 'whiten':
-            return dict(type='FeatureWhitener', num_features=channels)
-        return dict(type='FeatureStandardizer', mode=norm)
-
     def _pair_connectors(self, p):
         d_s, d_t = p['student_channels'], p['teacher_channels']
         proj = copy.deepcopy(p.get('projector')) or dict(
@@ -145,7 +142,7 @@ class VKDDistiller(ConfigurableDistiller):
             init=p.get('init', 'random'),
             learnable_scale_bias=p.get('learnable_scale_bias', False))
         proj.update(in_channels=d_s, out_channels=d_t)
-        norm = self._normalizer_cfg(p, d_t)
+        norm = normalizer_cfg(p['normalizer'], d_t)
         s_chain = [c for c in (p['student_pool'], proj,
                                norm if p.get('normalize_student') else None) if c]
         t_chain = [c for c in (p['teacher_pool'], norm) if c]
@@ -173,7 +170,7 @@ class VKDDistiller(ConfigurableDistiller):
                               data_idx=p.get(f'{side}_data_idx'))
         pool = p[f'{side}_pool']
         if pool is not None:
-            rec = MODELS.build(pool)(rec)
+            rec = build_razor_module(pool)(rec)
         if not isinstance(rec, torch.Tensor):
             raise TypeError(
                 f'VKDDistiller: `{p["key"]}.{side}` records a {type(rec).__name__}; '
@@ -210,15 +207,15 @@ class VKDDistiller(ConfigurableDistiller):
 
     def _init_recorders(self, prepare, model, side):
         """Name the feature-pair key when a recorder source is missing (the generic
-        error comes from :func:`mmkd_ext.compat.patch_mmrazor_recorder_errors`)."""
+        error comes from :class:`.recorder_check.RecorderSourceCheckMixin`)."""
         try:
             prepare(model)
         except (RecorderSourceError, AssertionError) as err:
-            names = [n for n, _ in model.named_modules() if n and n.count('.') < 2]
+            names = module_names(model)[:12]
             raise ValueError(
                 f'VKDDistiller: a {side} recorder source does not exist ({err}); '
                 f'`feature_pairs[i].{side}` / `{side}_recorders[*].source` must name a '
-                f'module of the {side} model, e.g. {names[:12]}') from None
+                f'module of the {side} model, e.g. {names}') from None
 
     def prepare_from_teacher(self, model):
         self._init_recorders(super().prepare_from_teacher, model, 'teacher')
@@ -235,7 +232,7 @@ class VKDDistiller(ConfigurableDistiller):
         maps = {}
         for p in self._pairs:
             for name, cfg in self._pair_connectors(p).items():
-                self.connectors[name] = MODELS.build(cfg)
+                self.connectors[name] = build_razor_module(cfg)
             maps.update(self._pair_mapping(p))
         self._check_loss_forward_mappings(self.distill_losses, maps,
                                           self.student_recorders,

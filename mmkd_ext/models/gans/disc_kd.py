@@ -5,10 +5,10 @@ the frozen teacher's embeddings of the same augmented images ``t_real, t_fake (N
 
 * VKD (paper sec. 3.4, vkd.md): one orthogonal projector ``P`` (``P^T P = I``) shared by
   real and fake, teacher targets normalised over the batch (``whiten``: covariance ``I``
-  via Cholesky whitening with shrinkage; ``standardise``: per-dimension z-score;
+  via Cholesky whitening with shrinkage; ``standardize``: per-dimension z-score;
   ``none``), ``L = w * [ l(P s_real, n(t_real)) + l(P s_fake, n(t_fake)) ]`` with the
   VKD feature loss ``l`` (smooth L1, beta 1, mean).
-  The normaliser sees real and fake targets together (one ``(2N, d_t)`` batch: more
+  The normalizer sees real and fake targets together (one ``(2N, d_t)`` batch: more
   samples for the covariance, one set of running statistics).
 * Regression baseline (KD-DLGAN without text / diversity terms): ``connector=None``,
   ``normalizer='none'``: the head outputs regress the raw teacher embeddings,
@@ -21,24 +21,8 @@ import torch.nn as nn
 
 from mmkd_ext.registry import MODELS
 
-NORMALIZER_ALIASES = {
-    'none': None,
-    'standardise': dict(type='FeatureStandardizer', mode='batch'),
-    'standardize': dict(type='FeatureStandardizer', mode='batch'),
-    'whiten': dict(type='FeatureWhitener', method='cholesky', eps=1e-3,
-                   momentum=0.01),
-}
-
-
-def _razor_build(cfg):
-    """Build from ``mmrazor.registry.MODELS`` whatever the default scope (the GAN
-    configs run in scope ``mmkd_ext``)."""
-    from mmrazor.registry import MODELS as RAZOR_MODELS
-    cfg = dict(cfg)
-    if '.' not in str(cfg.get('type', '')):
-        cfg.setdefault('_scope_', 'mmrazor')
-    return RAZOR_MODELS.build(cfg)
-
+from ..connectors.normalizers import normalizer_cfg
+from ..utils.razor_build import build_razor_module
 
 @MODELS.register_module()
 class DiscriminatorKD(nn.Module):
@@ -50,7 +34,8 @@ class DiscriminatorKD(nn.Module):
         connector (dict, optional): projector config (``mmrazor`` registry), e.g.
             ``dict(type='OrthogonalConnector')`` (``in_channels`` / ``out_channels``
             filled in); ``None`` = identity (needs ``student_dim == teacher_dim``).
-        normalizer (str | dict): ``'none' | 'standardise' | 'whiten'`` or a config.
+        normalizer (str | dict): ``'none' | 'standardize' | 'whiten'`` (see
+            :mod:`mmkd_ext.models.connectors.normalizers`) or a config.
         loss (dict): feature loss config. Defaults to ``VKDLoss`` smooth L1.
         loss_weight (float): multiplies both terms. Defaults to 10 (KD-DLGAN).
     """
@@ -71,21 +56,13 @@ class DiscriminatorKD(nn.Module):
             cfg = dict(connector)
             cfg.setdefault('in_channels', student_dim)
             cfg.setdefault('out_channels', teacher_dim)
-            self.connector = _razor_build(cfg)
-        if isinstance(normalizer, str) or normalizer is None:
-            key = 'none' if normalizer is None else normalizer
-            if key not in NORMALIZER_ALIASES:
-                raise ValueError(f'distill.normalizer must be one of '
-                                 f'{sorted(NORMALIZER_ALIASES)} or a config dict, '
-                                 f'got {normalizer!r}')
-            normalizer = NORMALIZER_ALIASES[key]
-        self.normalizer = None
-        if normalizer is not None:
-            cfg = dict(normalizer)
-            if cfg['type'] in ('FeatureWhitener', 'mmrazor.FeatureWhitener'):
-                cfg.setdefault('num_features', teacher_dim)
-            self.normalizer = _razor_build(cfg)
-        self.loss = _razor_build(loss or dict(type='VKDLoss', loss_type='smooth_l1',
+            self.connector = build_razor_module(cfg)
+        cfg = normalizer_cfg(normalizer, teacher_dim, 'distill.normalizer')
+        if cfg is not None and cfg['type'] in ('FeatureWhitener',
+                                               'mmrazor.FeatureWhitener'):
+            cfg.setdefault('num_features', teacher_dim)
+        self.normalizer = None if cfg is None else build_razor_module(cfg)
+        self.loss = build_razor_module(loss or dict(type='VKDLoss', loss_type='smooth_l1',
                                               beta=1.0))
         self.loss_weight = float(loss_weight)
 

@@ -1,8 +1,9 @@
 """A frozen image encoder (the distillation teacher, or a metric's feature extractor).
 
 Builds any MMPretrain backbone / neck / projection from configs (``mmpretrain.``-prefixed
-types, or ``_scope_='mmpretrain'``), loads them from one state-dict file through
-:func:`mmkd_ext.compat.safe_torch_load`, and maps GAN images to embeddings:
+types, or ``_scope_='mmpretrain'``), loads them strictly from one state-dict file
+(:func:`mmkd_ext.models.utils.checkpoint.load_checkpoint_strict`), and maps GAN images
+to embeddings:
 
 ``x (N, 3, H, W) in [-1, 1]`` -> resize (``scale_factor`` or ``input_size``) ->
 ``(255 (x + 1) / 2 - mean) / std`` -> backbone -> last output (4-d maps are
@@ -15,7 +16,7 @@ CLIP ViT-B/32 route (gan.md): convert OpenAI's checkpoint with MMPretrain's
 ``visual.`` (VisionTransformer, arch base, patch 32, ``pre_norm=True``, QuickGELU) and
 ``visual_proj.`` (768 -> 512 projection, :class:`CLIPImageProjection`), hence
 ``ckpt_prefixes=dict(backbone='visual.', projection='visual_proj.')``.
-See ``configs/vkd/biggan_clip-vit-b32_cifar100_20pct.py``.
+See ``configs/_base_/gan/clip-vit-b32_teacher.py``.
 """
 from typing import Optional
 
@@ -24,6 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd_ext.registry import MODELS
+
+from ..utils.checkpoint import load_checkpoint_strict, select_prefix
 
 
 def _build(cfg, key):
@@ -38,25 +41,6 @@ def _build(cfg, key):
     if isinstance(cfg['type'], str) and '.' not in cfg['type']:
         cfg.setdefault('_scope_', 'mmkd_ext')
     return MODELS.build(cfg)
-
-
-def load_state_dict_file(path, key_hint, prefix: str = ''):
-    """State dict from ``path`` (raw, or MMEngine's ``{'state_dict': ...}``), keeping the
-    keys that start with ``prefix`` (stripped)."""
-    from mmkd_ext.compat import safe_torch_load
-    ckpt = safe_torch_load(path, key_hint=key_hint)
-    if isinstance(ckpt, dict) and 'state_dict' in ckpt:
-        ckpt = ckpt['state_dict']
-    if not isinstance(ckpt, dict):
-        raise TypeError(f'{key_hint}: "{path}" holds {type(ckpt).__name__}, '
-                        'expected a state dict')
-    if not prefix:
-        return ckpt
-    out = {k[len(prefix):]: v for k, v in ckpt.items() if k.startswith(prefix)}
-    if not out:
-        raise KeyError(f'{key_hint}: no key of "{path}" starts with "{prefix}" '
-                       f'(first keys: {list(ckpt)[:5]})')
-    return out
 
 
 @MODELS.register_module()
@@ -121,22 +105,25 @@ class FrozenImageEncoder(nn.Module):
         self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(
             1, -1, 1, 1), persistent=False)
         if checkpoint is not None:
-            self._load(checkpoint, ckpt_prefixes, f'{key_hint}.checkpoint')
+            self.load_weights(checkpoint, ckpt_prefixes, f'{key_hint}.checkpoint')
         self.requires_grad_(False)
         self.eval()
 
-    def _load(self, path, prefixes, key_hint):
+    def load_weights(self, path, prefixes=None, key_hint='checkpoint'):
+        """Load ``path`` strictly (:func:`~..utils.checkpoint.load_checkpoint_strict`):
+        into the whole encoder, or each part from its key prefix in the file."""
+        if prefixes is None:
+            load_checkpoint_strict(self, path, key_hint)
+            return
         parts = dict(backbone=self.backbone, neck=self.neck,
                      projection=self.projection)
-        if prefixes is None:
-            self.load_state_dict(load_state_dict_file(path, key_hint), strict=True)
-            return
         for name, prefix in prefixes.items():
             if parts.get(name) is None:
                 raise KeyError(f'{key_hint}: ckpt_prefixes names "{name}", which '
                                'this encoder does not have')
-            parts[name].load_state_dict(
-                load_state_dict_file(path, key_hint, prefix), strict=True)
+            load_checkpoint_strict(
+                parts[name], path, key_hint,
+                converter=lambda sd, p=prefix: select_prefix(sd, p, key_hint, path))
 
     def train(self, mode: bool = True):
         return super().train(False)  # frozen: BN / dropout always in eval mode

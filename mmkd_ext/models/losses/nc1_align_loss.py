@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmrazor.registry import MODELS
 
 from ..utils.neural_collapse import check_labels, nc1_align_loss
-from ..utils.prototype_bank import build_prototype_bank
+from ..utils.prototype_bank import attach_bank
 
 
 @MODELS.register_module()
@@ -22,7 +22,10 @@ class NC1AlignLoss(nn.Module):
     Classes the bank has not seen yet have zero prototypes (logit 0).
 
     Args:
-        bank (dict | PrototypeBank): the teacher prototype bank (shared by name).
+        bank (dict | PrototypeBank): the teacher prototype bank. In an
+            :class:`~mmkd_ext.models.distillers.NCKDDistiller` leave it out: the
+            distiller hands over the one bank it owns (``model.distiller.bank``). A
+            config dict builds a bank this loss owns; a bank module is referenced.
         mode (str): ``'contrastive'`` or ``'cosine'``.
         temperature (float): tau of the contrastive form. Defaults to 0.1.
         center (bool): subtract ``mu_G^T`` before normalising (design default True).
@@ -35,7 +38,10 @@ class NC1AlignLoss(nn.Module):
             ``head.loss_module`` with ``data_idx=1``).
     """
 
-    def __init__(self, bank, mode: str = 'contrastive', temperature: float = 0.1,
+    #: NCKDDistiller hands its PrototypeBank to losses that declare this.
+    uses_prototype_bank = True
+
+    def __init__(self, bank=None, mode: str = 'contrastive', temperature: float = 0.1,
                  center: bool = True, loss_weight: float = 1.0):
         super().__init__()
         if mode not in ('contrastive', 'cosine'):
@@ -43,9 +49,10 @@ class NC1AlignLoss(nn.Module):
                              f'got {mode!r}')
         if not temperature > 0:
             raise ValueError(f'NC1AlignLoss.temperature must be > 0, got {temperature}')
-        self.bank = build_prototype_bank(bank, 'NC1AlignLoss')
-        if self.bank is None:
-            raise ValueError('NC1AlignLoss.bank is required (a PrototypeBank config)')
+        if bank is None:
+            raise ValueError('NC1AlignLoss.bank is required: a PrototypeBank config, or '
+                             'use the loss in NCKDDistiller with model.distiller.bank')
+        attach_bank(self, bank, 'NC1AlignLoss')
         self.mode, self.temperature = mode, temperature
         self.center, self.loss_weight = center, loss_weight
 

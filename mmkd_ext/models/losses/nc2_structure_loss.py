@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmrazor.registry import MODELS
 
 from ..utils.neural_collapse import check_labels, nc2_structure_loss
-from ..utils.prototype_bank import build_prototype_bank
+from ..utils.prototype_bank import attach_bank
 
 
 @MODELS.register_module()
@@ -24,7 +24,9 @@ class NC2StructureLoss(nn.Module):
 
     Args:
         teacher_means (str): ``'batch'`` (default) or ``'bank'``.
-        bank (dict | PrototypeBank, optional): needed for ``teacher_means='bank'``.
+        bank (dict | PrototypeBank, optional): needed for ``teacher_means='bank'``;
+            in an :class:`~mmkd_ext.models.distillers.NCKDDistiller` the distiller
+            hands over its bank (leave it out).
         loss_weight (float): multiplier.
 
     Forward:
@@ -32,14 +34,19 @@ class NC2StructureLoss(nn.Module):
         preds_T: (N, d_t) teacher features (``'batch'`` mode); d and d_t may differ.
     """
 
+    #: NCKDDistiller hands its PrototypeBank to losses that declare this.
+    uses_prototype_bank = True
+
     def __init__(self, teacher_means: str = 'batch', bank=None, loss_weight: float = 1.0):
         super().__init__()
         if teacher_means not in ('batch', 'bank'):
             raise ValueError("NC2StructureLoss.teacher_means must be 'batch' or 'bank', "
                              f'got {teacher_means!r}')
-        self.bank = build_prototype_bank(bank, 'NC2StructureLoss')
-        if teacher_means == 'bank' and self.bank is None:
-            raise ValueError("NC2StructureLoss: teacher_means='bank' needs a bank config")
+        if teacher_means == 'bank' and bank is None:
+            raise ValueError("NC2StructureLoss: teacher_means='bank' needs a bank config "
+                             '(or use the loss in NCKDDistiller with '
+                             'model.distiller.bank)')
+        attach_bank(self, bank, 'NC2StructureLoss')
         self.teacher_means, self.loss_weight = teacher_means, loss_weight
 
     def forward(self, preds_S: torch.Tensor, labels: torch.Tensor,

@@ -3,8 +3,9 @@
 Two sources (design note ``nckd.md``, "Notation"):
 
 * ``mode='file'``: a (C, d) tensor computed once over the training set by
-  ``tools/analysis_tools/extract_prototypes.py`` and loaded through
-  :func:`mmkd_ext.compat.safe_torch_load` (weights_only); never updated.
+  ``tools/analysis_tools/extract_prototypes.py`` and read with
+  :func:`mmkd_ext.models.utils.checkpoint.read_checkpoint` (weights_only); never
+  updated.
 * ``mode='online'``: running class means of the teacher features of every training
   batch. The batch's per-class sums and counts are all-reduced across ranks
   (:func:`mmengine.dist.all_reduce`, one collective of C x (d + 1) numbers) before the
@@ -12,18 +13,16 @@ Two sources (design note ``nckd.md``, "Notation"):
   running mean over everything seen; a float gives a per-class EMA instead.
 
 ``means`` and ``counts`` are persistent buffers: the bank is saved in and restored from
-checkpoints. ``forward(preds_T, labels)`` performs the update and returns the fraction
-of classes seen so far, so the bank goes into ``distiller.distill_losses`` under a name
-without "loss" (e.g. ``bank_coverage``) and is logged, never back-propagated.
+checkpoints by its owner. ``forward(preds_T, labels)`` performs the update (training
+mode) and returns the fraction of classes seen so far.
 
-Sharing: NC1AlignLoss, NC2StructureLoss and NC3Head each take the same ``bank`` config;
-within one model, banks built with the same ``name`` are one object (the first build
-creates it, later ones must pass the same arguments), so one update serves every
-consumer and the checkpoint holds the same values under each owner's key. A second
-model built in the same process gets its own bank (see :func:`_claim`). ``name=None``
-gives a private bank.
+Ownership: in a distillation run the bank belongs to
+:class:`mmkd_ext.models.distillers.NCKDDistiller` (``model.distiller.bank``), which
+updates it once per step and hands it to the NC losses and to the student's
+:class:`~mmkd_ext.models.heads.NC3Head`. A module holds a bank either as its own
+submodule (built from a config dict: saved with the module) or as a reference to a bank
+someone else owns (given as a module: not saved again), see :func:`attach_bank`.
 """
-import weakref
 from typing import Optional
 
 import torch
@@ -31,26 +30,10 @@ import torch.nn as nn
 from mmengine import dist
 from mmrazor.registry import MODELS
 
+from .checkpoint import CheckpointError, read_checkpoint
 from .neural_collapse import centered_normalized, check_labels
 
-__all__ = ['PrototypeBank', 'build_prototype_bank']
-
-_LIVE_BANKS = weakref.WeakValueDictionary()
-
-
-def _claim(name, role):
-    """The live bank called ``name`` if ``role`` has not attached to it yet.
-
-    Within one model every consumer kind (NC3Head, NC1AlignLoss, NC2StructureLoss, the
-    bank's own ``distill_losses`` entry) attaches once; when a kind asks again, a new
-    model is being built in this process, so it gets a fresh bank (no state leaks
-    between two models built one after the other, e.g. in tools or tests).
-    """
-    bank = _LIVE_BANKS.get(name) if name is not None else None
-    if bank is None or role in bank._roles:
-        return None
-    bank._roles.add(role)
-    return bank
+__all__ = ['PrototypeBank', 'build_prototype_bank', 'attach_bank']
 
 
 @MODELS.register_module()
@@ -63,29 +46,15 @@ class PrototypeBank(nn.Module):
         mode (str): ``'online'`` or ``'file'``.
         path (str, optional): prototype file for ``mode='file'`` (a (C, d) tensor or
             a dict with key ``'prototypes'``). ``None`` in file mode means the values
-            come from a checkpoint (e.g. a distilled student at test time).
+            come from a checkpoint.
         momentum (float, optional): EMA rate of the online update; None = exact
             running mean.
-        name (str, optional): share one bank between every module built with it.
+        name (str, optional): a label used in messages.
     """
-
-    def __new__(cls, *args, name: Optional[str] = None, _role: str = 'PrototypeBank',
-                **kwargs):
-        shared = _claim(name, _role)
-        return shared if shared is not None else super().__new__(cls)
 
     def __init__(self, num_classes: int, feat_dim: int, mode: str = 'online',
                  path: Optional[str] = None, momentum: Optional[float] = None,
-                 name: Optional[str] = None, _role: str = 'PrototypeBank'):
-        args = dict(num_classes=num_classes, feat_dim=feat_dim, mode=mode, path=path,
-                    momentum=momentum)
-        if getattr(self, '_bank_args', None) is not None:  # shared instance
-            if args != self._bank_args:
-                raise ValueError(
-                    f'bank: a PrototypeBank named {name!r} already exists with '
-                    f'{self._bank_args}; got different arguments {args}. Use the same '
-                    'bank config for every NC loss / NC3Head, or another name.')
-            return
+                 name: Optional[str] = None):
         super().__init__()
         if not (isinstance(num_classes, int) and num_classes >= 2):
             raise ValueError(f'bank.num_classes must be an int >= 2, got {num_classes!r}')
@@ -95,7 +64,6 @@ class PrototypeBank(nn.Module):
             raise ValueError(f"bank.mode must be 'online' or 'file', got {mode!r}")
         if momentum is not None and not 0 < momentum <= 1:
             raise ValueError(f'bank.momentum must be None or in (0, 1], got {momentum!r}')
-        self._bank_args = args
         self.num_classes, self.feat_dim = num_classes, feat_dim
         self.mode, self.momentum, self.name = mode, momentum, name
         self.register_buffer('means', torch.zeros(num_classes, feat_dim))
@@ -107,26 +75,27 @@ class PrototypeBank(nn.Module):
         self._filled_checked = False
         if mode == 'file' and path is not None:
             self.load_file(path)
-        self._roles = {_role}
-        if name is not None:
-            _LIVE_BANKS[name] = self
 
     def load_file(self, path: str):
-        """Fill the bank from a prototype file (weights_only load, shape checked)."""
-        from mmkd_ext.compat import safe_torch_load
-        data = safe_torch_load(path, key_hint='bank.path')
+        """Fill the bank from a prototype file (weights_only load, shape checked).
+
+        Raises:
+            CheckpointError: missing / unreadable file, no prototypes, wrong shape,
+                non-finite values.
+        """
+        data = read_checkpoint(path, key_hint='bank.path')
         protos = data.get('prototypes') if isinstance(data, dict) else data
         if not isinstance(protos, torch.Tensor):
-            raise KeyError(f'bank.path: "{path}" holds neither a tensor nor a dict with '
+            raise CheckpointError(f'bank.path: "{path}" holds neither a tensor nor a dict with '
                            f"key 'prototypes' (got {type(data).__name__} with keys "
                            f'{sorted(data) if isinstance(data, dict) else None})')
         if tuple(protos.shape) != (self.num_classes, self.feat_dim):
-            raise ValueError(
+            raise CheckpointError(
                 f'bank.path: "{path}" holds prototypes of shape {tuple(protos.shape)}, '
                 f'expected (num_classes, feat_dim) = ({self.num_classes}, '
                 f'{self.feat_dim})')
         if not torch.isfinite(protos).all():
-            raise ValueError(f'bank.path: "{path}" contains NaN/inf prototypes')
+            raise CheckpointError(f'bank.path: "{path}" contains NaN/inf prototypes')
         counts = data.get('counts') if isinstance(data, dict) else None
         self.means.copy_(protos.to(self.means))
         self.counts.copy_(counts.to(self.counts) if isinstance(counts, torch.Tensor)
@@ -210,9 +179,10 @@ class PrototypeBank(nn.Module):
         if self._filled_checked or not self.training:
             return
         if not bool((self.counts > 0).any()):
-            hint = ('list the bank in distiller.distill_losses (e.g. '
-                    'bank_coverage=bank, with preds_T and labels mappings) before the '
-                    'NC losses' if self.mode == 'online' else 'set bank.path')
+            hint = ('use NCKDDistiller with model.distiller.bank and '
+                    'bank_forward_mappings (preds_T, labels): it updates the bank once '
+                    'per step before its distill_losses' if self.mode == 'online'
+                    else 'set bank.path')
             raise RuntimeError(f'{owner}: PrototypeBank {self.name!r} (mode='
                                f'{self.mode!r}) holds no teacher statistics: {hint}.')
         self._filled_checked = True
@@ -226,9 +196,9 @@ class PrototypeBank(nn.Module):
                 f'feat_dim={self.feat_dim}, mode={self.mode!r}, momentum={self.momentum}')
 
 
-def build_prototype_bank(cfg, role: str = 'PrototypeBank'):
-    """Build (or fetch the shared) bank from a config dict for the consumer kind
-    ``role``; pass modules through."""
+def build_prototype_bank(cfg):
+    """A :class:`PrototypeBank` from a config dict (``type`` optional); ``None`` and
+    bank modules pass through."""
     if cfg is None or isinstance(cfg, PrototypeBank):
         return cfg
     if not isinstance(cfg, dict):
@@ -236,4 +206,35 @@ def build_prototype_bank(cfg, role: str = 'PrototypeBank'):
                         f'{type(cfg).__name__}')
     cfg = dict(cfg)
     cfg.pop('type', None)
-    return PrototypeBank(**cfg, _role=role)
+    return PrototypeBank(**cfg)
+
+
+def attach_bank(module: nn.Module, bank, owner: str):
+    """Give ``module`` its ``bank`` attribute.
+
+    * a config dict: a new bank, registered as ``module.bank`` (``module`` owns it and
+      saves it in its ``state_dict``);
+    * a :class:`PrototypeBank` module: a reference, not registered (the bank's owner,
+      e.g. :class:`~mmkd_ext.models.distillers.NCKDDistiller`, saves it once);
+    * ``None``: no bank (yet).
+
+    A module that owns a bank cannot take another one.
+
+    Raises:
+        ValueError: ``module`` already owns a bank and is given another.
+    """
+    own = module._modules.get('bank')
+    if own is not None and bank is own:
+        return
+    if own is not None:
+        raise ValueError(
+            f'{owner}: builds its own PrototypeBank from its `bank` config, and another '
+            'bank is handed to it; remove `bank` from its config (the NCKDDistiller '
+            'owns one bank, `model.distiller.bank`, and hands it to every NC module)')
+    if isinstance(bank, dict):
+        module.bank = build_prototype_bank(bank)
+    elif bank is None or isinstance(bank, PrototypeBank):
+        object.__setattr__(module, 'bank', bank)  # a reference: not a submodule
+    else:
+        raise TypeError(f'{owner}.bank must be a dict config or a PrototypeBank, got '
+                        f'{type(bank).__name__}')
