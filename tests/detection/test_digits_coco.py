@@ -8,22 +8,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import os.path as _osp  # noqa: E402
-import sys as _sys  # noqa: E402
-_sys.path.insert(0, _osp.dirname(_osp.abspath(__file__)))
-from vidt_helpers import REPO
-
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-from make_digits_coco import make_digits_coco  # noqa: E402
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
 def digits_coco(tmp_path_factory):
     out = tmp_path_factory.mktemp('digits_coco')
-    proc = subprocess.run(
-        [sys.executable, 'tools/dataset_converters/make_digits_coco.py', '--out-dir',
-         str(out), '--num-train', '12', '--num-val', '6', '--max-digits', '3'],
-        cwd=REPO, capture_output=True, text=True)
+    cmd = [
+        sys.executable, 'tools/dataset_converters/make_digits_coco.py', '--out-dir',
+        str(out), '--num-train', '12', '--num-val', '6', '--max-digits', '3'
+    ]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -48,25 +43,33 @@ def test_valid_coco_and_exact_boxes(digits_coco):
         assert not (ink & ~covered).any()  # no ink outside the boxes
 
 
-def test_deterministic(tmp_path):
+def test_deterministic(tmp_path, make_digits_coco):
     a = make_digits_coco(tmp_path / 'a', 3, 2, seed=5)
     b = make_digits_coco(tmp_path / 'b', 3, 2, seed=5)
     assert json.load(open(a['train'])) == json.load(open(b['train']))
 
 
-def test_canvas_too_small_is_clear(tmp_path):
+def test_canvas_too_small_is_clear(tmp_path, make_digits_coco):
     with pytest.raises(ValueError, match='canvas_size 20 is too small'):
         make_digits_coco(tmp_path, 2, 2, canvas_size=20, max_size=24)
     with pytest.raises(ValueError, match='too small for 4 digits'):
-        make_digits_coco(tmp_path, 2, 2, canvas_size=40, min_digits=4, max_digits=4,
-                         min_size=20, max_size=20)
+        make_digits_coco(
+            tmp_path,
+            2,
+            2,
+            canvas_size=40,
+            min_digits=4,
+            max_digits=4,
+            min_size=20,
+            max_size=20)
 
 
 def test_coco_evaluation_runs(digits_coco):
-    import mmkd_ext  # noqa: F401
     import torch
     from mmdet.evaluation import CocoMetric
     from pycocotools.coco import COCO
+
+    import mmkd_ext  # noqa: F401
     ann = str(digits_coco / 'annotations' / 'instances_val.json')
     coco = COCO(ann)
     metric = CocoMetric(ann_file=ann, metric='bbox')
@@ -74,11 +77,16 @@ def test_coco_evaluation_runs(digits_coco):
     preds = []
     for img_id in coco.getImgIds():
         anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
-        boxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                               a['bbox'][1] + a['bbox'][3]] for a in anns], dtype=torch.float)
-        preds.append(dict(img_id=img_id, ori_shape=(64, 64), pred_instances=dict(
-            bboxes=boxes, scores=torch.ones(len(anns)),
-            labels=torch.tensor([a['category_id'] - 1 for a in anns]))))
+        xywh = torch.tensor([a['bbox'] for a in anns], dtype=torch.float)
+        boxes = torch.cat([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        preds.append(
+            dict(
+                img_id=img_id,
+                ori_shape=(64, 64),
+                pred_instances=dict(
+                    bboxes=boxes,
+                    scores=torch.ones(len(anns)),
+                    labels=torch.tensor([a['category_id'] - 1 for a in anns]))))
     metric.process({}, preds)
     result = metric.evaluate(len(preds))
     assert result['coco/bbox_mAP'] == pytest.approx(1.0, abs=1e-6)  # GT as predictions

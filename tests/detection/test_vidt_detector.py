@@ -1,6 +1,5 @@
 """ViDT detector: per-layer losses, predictions in image coordinates, overfitting."""
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -11,31 +10,33 @@ from mmengine.registry import DefaultScope
 
 import mmkd_ext  # noqa: F401
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from vidt_helpers import REPO, build_nano, make_batch  # noqa: E402
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
-def model():
+def model(build_vidt):
     torch.manual_seed(0)
-    return build_nano()
+    return build_vidt()
 
 
-def test_loss_finite_with_seven_layers(model):
+def test_loss_finite_with_seven_layers(model, det_batch):
     model.train()
-    inputs, samples = make_batch([(64, 64), (48, 56)])
+    inputs, samples = det_batch([(64, 64), (48, 56)])
     losses = model.loss(inputs, samples)
     expected = {'loss_cls', 'loss_bbox', 'loss_iou'}
-    expected |= {f'd{i}.{k}' for i in range(6) for k in ('loss_cls', 'loss_bbox',
-                                                            'loss_iou')}
+    expected |= {
+        f'd{i}.{k}'
+        for i in range(6)
+        for k in ('loss_cls', 'loss_bbox', 'loss_iou')
+    }
     assert set(losses) == expected
     assert all(torch.isfinite(v) for v in losses.values())
     assert model.bbox_head.num_pred_layer == 7
 
 
-def test_predict_boxes_in_image_coordinates(model):
+def test_predict_boxes_in_image_coordinates(model, det_batch):
     model.eval()
-    inputs, samples = make_batch([(64, 64), (48, 56)])
+    inputs, samples = det_batch([(64, 64), (48, 56)])
     with torch.no_grad():
         results = model.predict(inputs, samples, rescale=True)
     assert len(results) == 2
@@ -49,14 +50,14 @@ def test_predict_boxes_in_image_coordinates(model):
         assert (boxes[:, 2] >= boxes[:, 0]).all()
 
 
-def test_few_steps_on_one_image_reduce_loss():
+def test_few_steps_on_one_image_reduce_loss(build_vidt, det_batch):
     torch.manual_seed(0)
-    model = build_nano(num_det=20, dec_layers=2)
+    model = build_vidt(num_det=20, dec_layers=2)
     model.train()
     for m in model.modules():  # deterministic steps: no dropout
         if isinstance(m, torch.nn.Dropout):
             m.p = 0.0
-    inputs, samples = make_batch([(64, 64)])
+    inputs, samples = det_batch([(64, 64)])
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
     history = []
     for _ in range(6):

@@ -7,19 +7,14 @@ import sys
 import torch
 from mmengine.config import Config
 
-import os.path as _osp  # noqa: E402
-import sys as _sys  # noqa: E402
-_sys.path.insert(0, _osp.dirname(_osp.abspath(__file__)))
-from vidt_helpers import REPO
-
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-from make_digits_coco import make_digits_coco  # noqa: E402
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _build(cfg_path, **overrides):
-    import mmkd_ext  # noqa: F401
     from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
+
+    import mmkd_ext  # noqa: F401
     cfg = Config.fromfile(osp.join(REPO, cfg_path))
     cfg.model.teacher_ckpt = None
     with DefaultScope.overwrite_default_scope('mmrazor'):
@@ -33,7 +28,7 @@ def test_token_matching_config_builds():
     assert model.teacher.backbone.arch == 'base'
 
 
-def test_vkd_config_trains_two_iterations(tmp_path):
+def test_vkd_config_trains_two_iterations(tmp_path, make_digits_coco):
     import mmkd_ext  # noqa: F401
     data = tmp_path / 'data'
     make_digits_coco(data, 4, 2, seed=1)
@@ -49,20 +44,31 @@ def test_vkd_config_trains_two_iterations(tmp_path):
     ckpt = tmp_path / 'teacher.pth'
     torch.save(dict(state_dict=teacher.state_dict()), ckpt)
     root = f'{data}/'
-    cmd = [sys.executable, 'tools/train.py', 'configs/vkd/vidt_swin_nano_digits.py',
-           '--work-dir', str(tmp_path / 'work'), '--cfg-options',
-           f'model.teacher_ckpt={ckpt}', 'model.teacher.backbone.arch=nano',
-           'model.teacher.neck.in_channels=[96,192,384,256]',
-           f'train_dataloader.dataset.data_root={root}',
-           f'val_dataloader.dataset.data_root={root}',
-           f'test_dataloader.dataset.data_root={root}',
-           f'val_evaluator.ann_file={root}annotations/instances_val.json',
-           'train_dataloader.batch_size=2', 'train_cfg.max_epochs=1',
-           # fewer [DET] tokens / decoder layers: a fast CPU test
-           *[f'model.{m}.{k}={v}' for m in ('architecture', 'teacher')
-             for k, v in (('num_queries', 10), ('backbone.num_det_tokens', 10),
-                          ('test_cfg.max_per_img', 10), ('decoder.num_layers', 2))],
-           'train_cfg.val_interval=1', 'default_hooks.logger.interval=1']
+    cmd = [
+        sys.executable,
+        'tools/train.py',
+        'configs/vkd/vidt_swin_nano_digits.py',
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--cfg-options',
+        f'model.teacher_ckpt={ckpt}',
+        'model.teacher.backbone.arch=nano',
+        'model.teacher.neck.in_channels=[96,192,384,256]',
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/instances_val.json',
+        'train_dataloader.batch_size=2',
+        'train_cfg.max_epochs=1',
+        # fewer [DET] tokens / decoder layers: a fast CPU test
+        *[
+            f'model.{m}.{k}={v}' for m in ('architecture', 'teacher')
+            for k, v in (('num_queries', 10), ('backbone.num_det_tokens', 10),
+                         ('test_cfg.max_per_img', 10), ('decoder.num_layers', 2))
+        ],
+        'train_cfg.val_interval=1',
+        'default_hooks.logger.interval=1'
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]

@@ -13,23 +13,32 @@ previous (detached) boxes:
 where q_0 = tgt_proj([DET]) (N, 100, 256), p = query_pos_proj(det_pos_embed), q_l the
 decoder states. The head (MMDet ``DeformableDETRHead`` with ``num_pred_layer=7``) gets
 hidden_states (7, N, 100, 256) and references [ref_init, box_0, ..., box_6].
+
+This is the reference network (naver-ai/vidt ``methods/vidt/detector.py`` and
+``deformable_transformer.py``, method ``vidt``, aux_loss + with_box_refine): given the
+reference's weights through :mod:`.vidt_weights` it reproduces every intermediate
+tensor of the reference (tests/detection/test_vidt_reference_parity.py). Weights load
+with ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` (reference or our layout,
+strictly; :func:`.vidt_weights.load_vidt_checkpoint`).
 """
 from typing import Dict, Tuple
 
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.transformer import MultiScaleDeformableAttention
-from mmengine.model import xavier_init
-from torch import Tensor
-
 from mmdet.models.detectors.base_detr import DetectionTransformer
 from mmdet.models.detectors.deformable_detr import DeformableDETR
 from mmdet.models.layers import DeformableDetrTransformerDecoder, inverse_sigmoid
 from mmdet.registry import MODELS
+from mmengine.model import xavier_init
+from torch import Tensor
+
+from .vidt_weights import load_vidt_checkpoint
 
 
 class DetTokenProjection(nn.Module):
-    """Token-wise Linear(in -> out) + GroupNorm(32) over channels: (N, L, in) -> (N, L, out).
+    """Token-wise Linear(in -> out) + GroupNorm(32) over channels:
+    (N, L, in) -> (N, L, out).
 
     Equals ViDT's 1x1 conv + GN applied to tokens laid out as an (L, 1) map.
     """
@@ -65,9 +74,16 @@ class ViDT(DetectionTransformer):
         decoder: ``DeformableDetrTransformerDecoder`` config.
         bbox_head: ``DeformableDETRHead`` config (the detector sets num_pred_layer =
             decoder layers + 1 and share_pred_layer = False).
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH[, prefix=...])`` loads a
+            ViDT reference checkpoint (converted) or one of ours, strictly, after the
+            random init (other init_cfg types work as in MMEngine).
     """
 
-    def __init__(self, *args, decoder=None, bbox_head=None, num_feature_levels=4,
+    def __init__(self,
+                 *args,
+                 decoder=None,
+                 bbox_head=None,
+                 num_feature_levels=4,
                  **kwargs):
         if decoder is None or bbox_head is None:
             raise ValueError('model.decoder and model.bbox_head are required for ViDT')
@@ -76,8 +92,11 @@ class ViDT(DetectionTransformer):
                 raise KeyError(f'model.bbox_head.{key} is set by ViDT itself; '
                                'remove it from the config')
         self.num_feature_levels = num_feature_levels
-        bbox_head = dict(bbox_head, share_pred_layer=False,
-                         num_pred_layer=decoder['num_layers'] + 1, as_two_stage=False)
+        bbox_head = dict(
+            bbox_head,
+            share_pred_layer=False,
+            num_pred_layer=decoder['num_layers'] + 1,
+            as_two_stage=False)
         super().__init__(*args, decoder=decoder, bbox_head=bbox_head, **kwargs)
 
     def _init_layers(self) -> None:
@@ -94,7 +113,18 @@ class ViDT(DetectionTransformer):
         self.reference_points_fc = nn.Linear(self.embed_dims, 2)
 
     def init_weights(self) -> None:
-        super().init_weights()
+        cfgs = self.init_cfg
+        cfgs = [] if cfgs is None else list(cfgs) if isinstance(cfgs, list) else [cfgs]
+        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
+        if len(pretrained) > 1 or any('checkpoint' not in c for c in pretrained):
+            raise ValueError('model.init_cfg: at most one dict(type="Pretrained", '
+                             f'checkpoint=PATH) is supported, got {pretrained}')
+        # MMEngine would load a Pretrained init_cfg non-strictly: keep it for below
+        self.init_cfg = [c for c in cfgs if c not in pretrained] or None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = cfgs[0] if len(cfgs) == 1 else (cfgs or None)
         for p in self.decoder.parameters():
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
@@ -102,6 +132,12 @@ class ViDT(DetectionTransformer):
             if isinstance(m, MultiScaleDeformableAttention):
                 m.init_weights()
         xavier_init(self.reference_points_fc, distribution='uniform', bias=0.)
+        if pretrained:
+            load_vidt_checkpoint(
+                self,
+                pretrained[0]['checkpoint'],
+                key_hint='model.init_cfg.checkpoint',
+                prefix=pretrained[0].get('prefix'))
 
     # --- feature extraction -------------------------------------------------------
     def extract_feat(self, batch_inputs: Tensor, batch_data_samples=None):
@@ -139,8 +175,8 @@ class ViDT(DetectionTransformer):
     def forward_transformer(self, img_feats, batch_data_samples=None) -> Dict:
         feats, det_query, mask = img_feats
         _, dec_inputs = self.pre_transformer((feats, mask), batch_data_samples)
-        memory_dict = self.forward_encoder(feat=dec_inputs.pop('memory'),
-                                           feat_mask=None, feat_pos=None)
+        memory_dict = self.forward_encoder(
+            feat=dec_inputs.pop('memory'), feat_mask=None, feat_pos=None)
         tmp_dec_in, head_inputs = self.pre_decoder(memory_dict['memory'], det_query)
         dec_inputs.update(tmp_dec_in)
         dec_outputs = self.forward_decoder(**dec_inputs)
@@ -160,16 +196,17 @@ class ViDT(DetectionTransformer):
                     mask[None].float(), size=feat.shape[-2:]).to(torch.bool)[0]
                 masks.append(lvl.flatten(1))
                 ratios.append(DeformableDETR.get_valid_ratio(lvl))
-        spatial_shapes = torch.as_tensor(shapes, dtype=torch.long,
-                                         device=feats[0].device)
-        level_start_index = torch.cat((spatial_shapes.new_zeros((1, )),
-                                       spatial_shapes.prod(1).cumsum(0)[:-1]))
-        valid_ratios = (torch.stack(ratios, 1) if mask is not None else
-                        feats[0].new_ones(n, len(feats), 2))
+        spatial_shapes = torch.as_tensor(shapes, dtype=torch.long, device=feats[0].device)
+        level_start_index = torch.cat((spatial_shapes.new_zeros(
+            (1, )), spatial_shapes.prod(1).cumsum(0)[:-1]))
+        valid_ratios = (
+            torch.stack(ratios, 1) if mask is not None else feats[0].new_ones(
+                n, len(feats), 2))
         dec_inputs = dict(
             memory=torch.cat(memory, 1),
             memory_mask=torch.cat(masks, 1) if mask is not None else None,
-            spatial_shapes=spatial_shapes, level_start_index=level_start_index,
+            spatial_shapes=spatial_shapes,
+            level_start_index=level_start_index,
             valid_ratios=valid_ratios)
         return dict(), dec_inputs
 
@@ -185,8 +222,12 @@ class ViDT(DetectionTransformer):
         box0 = self.bbox_head.reg_branches[0](det_query)
         box0 = torch.cat([box0[..., :2] + inverse_sigmoid(ref_init), box0[..., 2:]],
                          -1).sigmoid().detach()
-        dec_in = dict(query=det_query, query_pos=query_pos, memory=memory,
-                      reference_points=box0, ref_init=ref_init)
+        dec_in = dict(
+            query=det_query,
+            query_pos=query_pos,
+            memory=memory,
+            reference_points=box0,
+            ref_init=ref_init)
         head_inputs = dict(enc_outputs_class=None, enc_outputs_coord=None) \
             if self.training else dict()
         return dec_in, head_inputs
@@ -195,10 +236,15 @@ class ViDT(DetectionTransformer):
                         spatial_shapes, level_start_index, valid_ratios,
                         ref_init) -> Dict:
         states, refs = self.decoder(
-            query=query, value=memory, query_pos=query_pos,
-            key_padding_mask=memory_mask, reference_points=reference_points,
-            spatial_shapes=spatial_shapes, level_start_index=level_start_index,
-            valid_ratios=valid_ratios, reg_branches=self.bbox_head.reg_branches[1:])
+            query=query,
+            value=memory,
+            query_pos=query_pos,
+            key_padding_mask=memory_mask,
+            reference_points=reference_points,
+            spatial_shapes=spatial_shapes,
+            level_start_index=level_start_index,
+            valid_ratios=valid_ratios,
+            reg_branches=self.bbox_head.reg_branches[1:])
         hidden_states = torch.cat([query[None], states], 0)
         references = [ref_init, reference_points, *refs]
         return dict(hidden_states=hidden_states, references=references)

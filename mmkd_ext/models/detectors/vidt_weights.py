@@ -1,55 +1,67 @@
-"""Weight conversion for ViDT: official Swin ImageNet checkpoints and the ViDT
-reference implementation's checkpoint layout (``shared/design/checkpoint_layouts/vidt``).
+"""Weight layout of the ViDT reference implementation <-> our :class:`ViDT` detector.
 
-* Swin: MMDet's ``swin_converter`` (names + the unfold order of patch-merging weights:
-  official Swin concatenates the 2x2 neighbours as x0,x1,x2,x3 = (0,0),(1,0),(0,1),(1,1)
-  blocks of C channels, mmcv's ``PatchMerging`` unfolds channel-major c*4+k).
-* ViDT reference -> ours: ``convert_vidt_reference`` (and the inverse
-  ``to_vidt_reference``); the 91-way class branches indexed by COCO category id become
-  MMDet's 80 contiguous labels (``COCO_IDS``).
+The reference (naver-ai/vidt, branch main: ``methods/swin_w_ram.py``,
+``methods/vidt/detector.py``, ``methods/vidt/deformable_transformer.py``; method
+``vidt`` with ``aux_loss`` and ``with_box_refine``) saves ``{'model': state_dict}`` with
+the names listed in ``shared/design/checkpoint_layouts/vidt/*.txt``.
+:func:`convert_vidt_reference` maps them to ours (the backbone part through
+:func:`mmkd_ext.models.backbones.vidt_swin_weights.swin_reference_to_ours`):
+
+* decoder layer ``norm2 / norm1 / norm3`` (after self-attn / cross-attn / FFN) ->
+  MMDet ``norms.0 / 1 / 2``, ``self_attn`` -> ``self_attn.attn``, ``linear1/2`` ->
+  ``ffn``;
+* ``input_proj.l.{0,1}`` (1x1 conv + GN) -> ``neck.convs.l.{conv,gn}`` (ChannelMapper);
+* ``tgt_proj`` / ``query_pos_proj`` (1x1 conv + GN) -> Linear + GroupNorm;
+* ``transformer.reference_points`` -> ``reference_points_fc``;
+* ``class_embed.k`` (91 logits indexed by COCO category id, 0 and the 10 unused ids
+  included) -> ``bbox_head.cls_branches.k`` with MMDet's 80 contiguous labels
+  (:data:`COCO_IDS`); ``bbox_embed.k.layers.{0,1,2}`` -> ``reg_branches.k.{0,2,4}``.
+
+Entries without a counterpart are dropped by name, each for a reason read in the
+reference code (:data:`REFERENCE_UNUSED`); any other unknown name is an error.
+:func:`load_vidt_checkpoint` is what ``ViDT.init_weights`` uses for ``init_cfg=dict(
+type='Pretrained', checkpoint=...)``: a reference checkpoint is converted, one of ours
+(MMEngine ``state_dict``) is loaded as is, both strictly.
 """
 import re
 from collections import OrderedDict
 
+from ..backbones.vidt_swin_weights import (SWIN_REFERENCE_UNUSED, swin_ours_to_reference,
+                                           swin_reference_to_ours, unfold_order)
+from ..utils.checkpoint import (CheckpointError, load_state_dict_strict, read_checkpoint,
+                                select_prefix, unwrap_state_dict)
 
-from mmkd_ext.compat import safe_torch_load
+__all__ = [
+    'COCO_IDS', 'REFERENCE_UNUSED', 'convert_vidt_reference', 'to_vidt_reference',
+    'is_vidt_reference', 'load_vidt_checkpoint', 'load_vidt_reference', 'unfold_order'
+]
 
 #: COCO category ids of MMDet's 80 contiguous labels, in label order.
-COCO_IDS = [i for i in range(1, 91)
-            if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
+COCO_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
 
-#: reference entries that have no counterpart (unused in its forward or duplicates).
-REFERENCE_UNUSED = (
-    re.compile(r'^transformer\.level_embed$'),  # encoder-only in Deformable DETR
-    re.compile(r'^transformer\.decoder\.bbox_embed\.'),  # shares bbox_embed.*
-    re.compile(r'^backbone\.layers\.\d+\.downsample\.(expansion|norm2)\.'),
-    re.compile(r'relative_position_index$'),  # constant buffer, rebuilt by the model
-)
+#: reference entries with no counterpart in our model -> why (read in the reference).
+REFERENCE_UNUSED = OrderedDict([
+    (r'^transformer\.level_embed$',
+     'level embedding of the Deformable DETR encoder, which ViDT removed (never read '
+     'in DeformableTransformer.forward)'),
+    (r'^transformer\.decoder\.bbox_embed\.',
+     'the same modules as bbox_embed.* (with_box_refine hack: '
+     'transformer.decoder.bbox_embed = self.bbox_embed)'),
+    *[(r'^backbone\.' + (p[1:] if p.startswith('^') else '.*' + p), why)
+      for p, why in SWIN_REFERENCE_UNUSED.items()],
+])
+_UNUSED = [re.compile(p) for p in REFERENCE_UNUSED]
 
 _DEC_LAYER = [  # (reference, ours) inside transformer.decoder.layers.k / decoder.layers.k
-    ('cross_attn.', 'cross_attn.'), ('norm2.', 'norms.0.'), ('norm1.', 'norms.1.'),
-    ('norm3.', 'norms.2.'), ('self_attn.', 'self_attn.attn.'),
-    ('linear1.', 'ffn.layers.0.0.'), ('linear2.', 'ffn.layers.1.'),
+    ('cross_attn.', 'cross_attn.'),
+    ('norm2.', 'norms.0.'),
+    ('norm1.', 'norms.1.'),
+    ('norm3.', 'norms.2.'),
+    ('self_attn.', 'self_attn.attn.'),
+    ('linear1.', 'ffn.layers.0.0.'),
+    ('linear2.', 'ffn.layers.1.'),
 ]
-_BLOCK = [('attn.', 'attn.w_msa.'), ('mlp.fc1.', 'ffn.layers.0.0.'),
-          ('mlp.fc2.', 'ffn.layers.1.'), ('norm1.', 'norm1.'), ('norm2.', 'norm2.'),
-          ('det_pos_linear.', 'det_pos_linear.')]
 _BBOX = {'0': '0', '1': '2', '2': '4'}
-
-
-def unfold_order(weight, inverse=False):
-    """Reorder the 4C input axis of a patch-merging reduction (2-d) or norm (1-d)."""
-    perm = [0, 2, 1, 3]  # self-inverse
-    if weight.dim() == 2:
-        out, cin = weight.shape
-        if inverse:
-            return weight.reshape(out, cin // 4, 4).transpose(1, 2)[:, perm].reshape(
-                out, cin)
-        return weight.reshape(out, 4, cin // 4)[:, perm].transpose(1, 2).reshape(out, cin)
-    cin = weight.shape[0]
-    if inverse:
-        return weight.reshape(cin // 4, 4).t()[perm].reshape(cin)
-    return weight.reshape(4, cin // 4)[perm].t().reshape(cin)
 
 
 def _sub(name, table):
@@ -59,76 +71,58 @@ def _sub(name, table):
     return None
 
 
-def _backbone_key(rest, value, inverse=False):
-    """'layers.i....' (reference) <-> 'stages.i....' (ours); returns (key, value)."""
-    if not inverse:
-        m = re.match(r'layers\.(\d+)\.blocks\.(\d+)\.(.*)$', rest)
-        if m:
-            sub = _sub(m.group(3), _BLOCK)
-            return (None if sub is None else
-                    f'stages.{m.group(1)}.blocks.{m.group(2)}.{sub}'), value
-        m = re.match(r'layers\.(\d+)\.downsample\.(reduction|norm)\.(.*)$', rest)
-        if m:
-            return (f'stages.{m.group(1)}.downsample.{m.group(2)}.{m.group(3)}',
-                    unfold_order(value))
-        if rest.startswith('patch_embed.proj.'):
-            return 'patch_embed.projection.' + rest[len('patch_embed.proj.'):], value
-        if re.match(r'(det_token|det_pos_embed|patch_embed\.norm\.|norm[123]\.)', rest):
-            return rest, value
-        return None, value
-    m = re.match(r'stages\.(\d+)\.blocks\.(\d+)\.(.*)$', rest)
-    if m:
-        sub = _sub(m.group(3), [(b, a) for a, b in _BLOCK])
-        return f'layers.{m.group(1)}.blocks.{m.group(2)}.{sub}', value
-    m = re.match(r'stages\.(\d+)\.downsample\.(.*)$', rest)
-    if m:
-        return (f'layers.{m.group(1)}.downsample.{m.group(2)}',
-                unfold_order(value, inverse=True))
-    if rest.startswith('patch_embed.projection.'):
-        return 'patch_embed.proj.' + rest[len('patch_embed.projection.'):], value
-    return rest, value
-
-
 def _proj_key(name, value, inverse=False):
     """tgt_proj / query_pos_proj: 1x1 conv + GN (ref) <-> Linear + GroupNorm (ours)."""
     mod, idx, param = name.split('.')
     if not inverse:
         if idx == '0':
-            return f'{mod}.linear.{param}', value.flatten(1) if value.dim() == 4 else value
+            return f'{mod}.linear.{param}', value.flatten(
+                1) if value.dim() == 4 else value
         return f'{mod}.norm.{param}', value
     if idx == 'linear':
         return f'{mod}.0.{param}', value[..., None, None] if value.dim() == 2 else value
     return f'{mod}.1.{param}', value
 
 
-def convert_vidt_reference(ref_state, num_classes=80):
-    """ViDT reference state dict -> ``ViDT`` (mmkd_ext) state dict.
+def is_vidt_reference(state):
+    """True for a state dict in the reference layout (not ours)."""
+    return any(
+        k.startswith(('transformer.', 'class_embed.', 'input_proj.')) for k in state)
+
+
+def convert_vidt_reference(ref_state, num_classes=80, key_hint='checkpoint', filename=''):
+    """ViDT reference state dict (or ``{'model': state_dict}``) -> ``ViDT`` state dict.
+
+    Args:
+        num_classes (int): classes of the target model; 80 maps the reference's 91
+            COCO-id logits to MMDet's labels (:data:`COCO_IDS`), anything else keeps
+            the rows as they are (then the strict load reports a mismatch).
 
     Raises:
-        KeyError: entries that match no known reference name (listed).
+        CheckpointError: entries that match no known reference name (listed).
     """
     if 'model' in ref_state and isinstance(ref_state['model'], dict):
         ref_state = ref_state['model']
-    out, unknown = OrderedDict(), []
+    out, unknown, backbone = OrderedDict(), [], OrderedDict()
     for name, value in ref_state.items():
-        if any(p.search(name) for p in REFERENCE_UNUSED):
+        if any(p.search(name) for p in _UNUSED):
             continue
         key = None
         if name.startswith('backbone.'):
-            sub, value = _backbone_key(name[len('backbone.'):], value)
-            key = None if sub is None else 'backbone.' + sub
+            backbone[name[len('backbone.'):]] = value
+            continue
         elif name.startswith('transformer.decoder.layers.'):
             m = re.match(r'transformer\.decoder\.layers\.(\d+)\.(.*)$', name)
             sub = _sub(m.group(2), _DEC_LAYER)
             key = None if sub is None else f'decoder.layers.{m.group(1)}.{sub}'
-        elif name.startswith('transformer.reference_points.'):
+        elif re.match(r'transformer\.reference_points\.(weight|bias)$', name):
             key = 'reference_points_fc.' + name.split('.')[-1]
-        elif name.startswith('input_proj.'):
+        elif re.match(r'input_proj\.\d+\.[01]\.(weight|bias)$', name):
             lvl, idx, param = name.split('.')[1:]
             key = f'neck.convs.{lvl}.{"conv" if idx == "0" else "gn"}.{param}'
-        elif name.startswith(('tgt_proj.', 'query_pos_proj.')):
+        elif re.match(r'(tgt_proj|query_pos_proj)\.[01]\.(weight|bias)$', name):
             key, value = _proj_key(name, value)
-        elif name.startswith('class_embed.'):
+        elif re.match(r'class_embed\.\d+\.(weight|bias)$', name):
             i, param = name.split('.')[1:]
             key = f'bbox_head.cls_branches.{i}.{param}'
             if value.shape[0] == 91 and num_classes == 80:
@@ -143,22 +137,32 @@ def convert_vidt_reference(ref_state, num_classes=80):
             continue
         out[key] = value
     if unknown:
-        raise KeyError(f'ViDT reference checkpoint: {len(unknown)} unknown entries '
-                       f'(not a ViDT aux_loss+box_refine checkpoint?): {unknown[:10]}')
+        raise CheckpointError(
+            f'{key_hint}: "{filename}": {len(unknown)} unknown entries for the ViDT '
+            f'reference layout (not a ViDT aux_loss+box_refine checkpoint?): '
+            f'{unknown[:10]}')
+    for k, v in swin_reference_to_ours(
+            backbone, key_hint, filename, name_prefix='backbone.').items():
+        out['backbone.' + k] = v
     return out
 
 
-def to_vidt_reference(state, num_ref_classes=91):
-    """Inverse of :func:`convert_vidt_reference` (dropped entries are not restored;
-    class rows of unused COCO ids are zero)."""
-    out = OrderedDict()
+def to_vidt_reference(state, num_ref_classes=91, complete=False):
+    """Inverse of :func:`convert_vidt_reference`.
+
+    Class rows of COCO ids without an MMDet label are zero. With ``complete=True`` the
+    entries the reference has but never uses (:data:`REFERENCE_UNUSED`) are added as
+    well (identity LayerNorms, zero ``expansion`` / ``level_embed``, the shared
+    ``transformer.decoder.bbox_embed`` copies, the constant index buffers), so the
+    result has exactly the reference's names and shapes and loads strictly into the
+    reference code; without it they are left out.
+    """
+    out, backbone = OrderedDict(), OrderedDict()
     inv_dec = [(b, a) for a, b in _DEC_LAYER]
+    inv_bbox = {v: k for k, v in _BBOX.items()}
     for name, value in state.items():
         if name.startswith('backbone.'):
-            sub, value = _backbone_key(name[len('backbone.'):], value, inverse=True)
-            if sub.startswith('cross_pos') or sub.endswith('relative_position_index'):
-                continue
-            out['backbone.' + sub] = value
+            backbone[name[len('backbone.'):]] = value
         elif name.startswith('decoder.layers.'):
             m = re.match(r'decoder\.layers\.(\d+)\.(.*)$', name)
             out[f'transformer.decoder.layers.{m.group(1)}.'
@@ -173,64 +177,93 @@ def to_vidt_reference(state, num_ref_classes=91):
             out[key] = value
         elif name.startswith('bbox_head.cls_branches.'):
             i, param = name.split('.')[2:]
-            if value.shape[0] == 80:
+            if value.shape[0] == 80 and num_ref_classes == 91:
                 full = value.new_zeros((num_ref_classes, ) + value.shape[1:])
                 full[COCO_IDS] = value
                 value = full
             out[f'class_embed.{i}.{param}'] = value
         elif name.startswith('bbox_head.reg_branches.'):
             i, j, param = name.split('.')[2:]
-            inv = {v: k for k, v in _BBOX.items()}
-            out[f'bbox_embed.{i}.layers.{inv[j]}.{param}'] = value
+            out[f'bbox_embed.{i}.layers.{inv_bbox[j]}.{param}'] = value
         else:
-            raise KeyError(f'to_vidt_reference: no reference name for "{name}"')
-    return out
+            raise CheckpointError(f'to_vidt_reference: no reference name for "{name}"')
+    ref_backbone = swin_ours_to_reference(backbone, complete=complete)
+    if not complete:
+        out.update(('backbone.' + k, v) for k, v in ref_backbone.items())
+        return out
+    # reference state_dict() order: transformer, class/bbox embeds, backbone, projections
+    full = OrderedDict()
+    dec = sorted(
+        ((k, v) for k, v in out.items() if k.startswith('transformer.decoder.layers.')),
+        key=_dec_rank)
+    like = dec[0][1]
+    width = out['transformer.reference_points.weight'].shape[1]
+    full['transformer.level_embed'] = like.new_zeros(
+        sum(k.endswith('.0.weight') and k.startswith('input_proj.') for k in out), width)
+    full.update(dec)
+    bbox = [(k, v) for k, v in out.items() if k.startswith('bbox_embed.')]
+    full.update(('transformer.decoder.' + k, v) for k, v in bbox)
+    full.update(
+        (k, v) for k, v in out.items() if k.startswith('transformer.reference_points.'))
+    full.update((k, v) for k, v in out.items() if k.startswith('class_embed.'))
+    full.update(bbox)
+    full.update(('backbone.' + k, v) for k, v in ref_backbone.items())
+    full.update((k, v) for k, v in out.items()
+                if k.startswith(('input_proj.', 'tgt_proj.', 'query_pos_proj.')))
+    return full
+
+
+_DEC_ORDER = ('cross_attn.', 'norm1.', 'self_attn.', 'norm2.', 'linear1.', 'linear2.',
+              'norm3.')  # reference DeformableTransformerDecoderLayer
+
+
+def _dec_rank(item):
+    m = re.match(r'transformer\.decoder\.layers\.(\d+)\.(.*)$', item[0])
+    return int(m.group(1)), next(i for i, p in enumerate(_DEC_ORDER)
+                                 if m.group(2).startswith(p))
+
+
+def load_vidt_checkpoint(model, path, key_hint='model.init_cfg.checkpoint', prefix=None):
+    """Load a reference or an mmkd_ext ViDT checkpoint into ``model`` strictly.
+
+    Returns:
+        str: ``'vidt_reference'`` or ``'mmkd'`` (the layout read).
+
+    Raises:
+        CheckpointError: unknown / missing entries or shape mismatches, listed.
+    """
+    state = unwrap_state_dict(read_checkpoint(path, key_hint), key_hint, str(path))
+    if prefix:
+        state = select_prefix(state, prefix, key_hint, str(path))
+    state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                        for k, v in state.items())
+    layout = 'mmkd'
+    if is_vidt_reference(state):
+        layout = 'vidt_reference'
+        state = convert_vidt_reference(state, model.bbox_head.num_classes, key_hint,
+                                       str(path))
+    load_state_dict_strict(
+        model,
+        state,
+        key_hint,
+        str(path),
+        allowed_missing=(r'relative_position_index$', ),
+        layout=layout)
+    return layout
 
 
 def load_vidt_reference(model, path, key_hint='checkpoint'):
-    """Load a ViDT reference checkpoint into a ``ViDT`` model (strict, clear errors)."""
-    state = convert_vidt_reference(safe_torch_load(path, key_hint=key_hint),
-                                   model.bbox_head.num_classes)
-    _strict_load(model, state, f'{key_hint} "{path}"',
-                 allowed_missing=(r'relative_position_index$', ))
+    """Load a ViDT reference checkpoint into a ``ViDT`` model (strict, clear errors).
 
-
-def _strict_load(module, state, what, allowed_missing=(), allowed_unexpected=()):
-    own = module.state_dict()
-    missing = [k for k in own if k not in state
-               and not any(re.search(p, k) for p in allowed_missing)]
-    unexpected = [k for k in state if k not in own
-                  and not any(re.search(p, k) for p in allowed_unexpected)]
-    if missing or unexpected:
-        raise KeyError(f'{what}: {len(missing)} missing keys {missing[:8]}, '
-                       f'{len(unexpected)} unexpected keys {unexpected[:8]}')
-    bad = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-           for k, v in state.items() if k in own and v.shape != own[k].shape]
-    if bad:
-        raise ValueError(f'{what}: shape mismatch (wrong arch?): {bad[:5]}')
-    module.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
-
-
-def load_swin_imagenet(backbone, path, key_hint='model.backbone.pretrained'):
-    """Load an official Swin ImageNet checkpoint into a ``ViDTSwinTransformer``.
-
-    The [DET] tokens / position embeddings / ``det_pos_linear``, the output norms and
-    the extra stride-64 merge are not in such checkpoints and keep their random init.
+    The file is read (and refused if unsafe) before the model is touched.
     """
-    from mmdet.models.backbones.swin import swin_converter
-    ckpt = safe_torch_load(path, key_hint=key_hint)
-    for k in ('state_dict', 'model'):
-        if k in ckpt and isinstance(ckpt[k], dict):
-            ckpt = ckpt[k]
-    if any(k.startswith('layers.') for k in ckpt):
-        ckpt = swin_converter(ckpt)
-    state = OrderedDict((k[len('backbone.'):] if k.startswith('backbone.') else k, v)
-                        for k, v in ckpt.items())
-    last = len(backbone.stages) - 1
-    _strict_load(
-        backbone, state, f'{key_hint} "{path}"',
-        allowed_missing=(r'^det_token$', r'^det_pos_embed$', r'det_pos_linear\.',
-                         r'^norm\d\.', rf'^stages\.{last}\.downsample\.',
-                         r'relative_position_index$'),
-        allowed_unexpected=(r'^norm\.', r'^head\.', r'relative_position_index',
-                            r'attn_mask'))
+    state = unwrap_state_dict(read_checkpoint(path, key_hint), key_hint, str(path))
+    state = convert_vidt_reference(state, model.bbox_head.num_classes, key_hint,
+                                   str(path))
+    load_state_dict_strict(
+        model,
+        state,
+        key_hint,
+        str(path),
+        allowed_missing=(r'relative_position_index$', ),
+        layout='vidt_reference')

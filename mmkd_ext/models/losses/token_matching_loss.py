@@ -1,46 +1,75 @@
-"""ViDT's token-matching distillation loss (Song et al., ICLR 2022, sec. 3.3, Eq. 3).
+"""ViDT's token-matching distillation loss, as the ViDT reference code defines it.
 
-Student and teacher ViDT expose the same 256-d tokens, so they are matched directly:
+Reference: naver-ai/vidt (branch main) ``methods/vidt/criterion.py``,
+``SetCriterion.forward(..., distil_tokens)`` (weight ``--distil_loss_coef`` 4.0); paper:
+Song et al., ICLR 2022, sec. 3.3. Student and teacher ViDT expose the same 256-d
+tokens, so they are matched directly:
 
-    L_tm = sqrt( sum_l d(P_s^l, P_t^l) + d(D_s, D_t) + L * d(H_s, H_t) )
+    L_tm = sqrt( sum_l d(P_s^l, P_t^l) + d(D_s, D_t) + (L + 1) * d(H_s, H_t) )
 
-with d(a, b) = mean over tokens of the squared L2 distance ||a_i - b_i||^2 (sum over
-channels), P^l the 4 patch levels after the 256-d input projection (N, 256, h_l, w_l),
-D the backbone [DET] tokens after their projection (N, Q, 256), H the decoder hidden
-states (L, N, Q, 256) (d averages over all L*N*Q tokens, times L as in Eq. 3). The
-teacher side is detached. Returns ``loss_weight * L_tm`` (a scalar).
+with d(a, b) = mean over tokens of the (not squared) L2 distance ||a_i - b_i||_2, P^l
+the 4 patch levels after the 256-d input projection (N, 256, h_l, w_l; padded
+positions included), D the backbone [DET] tokens after ``tgt_proj`` (N, Q, 256) and
+H = [D; decoder states] (L + 1, N, Q, 256): the reference's ``hs`` holds the decoder
+input (= D) followed by the L decoder layer outputs, d averages over all its
+(L + 1) * N * Q tokens and is multiplied by their number of layers. So D enters twice
+(once alone, once as ``hs[0]``). The teacher side is detached. Returns
+``loss_weight * L_tm`` (a scalar).
+
+Two numerical guards, equal in value to the reference wherever its gradient exists:
+the per-token norm is ``torch.linalg.vector_norm`` (sub-gradient 0 at a zero
+difference, where ``sqrt(sum(x**2))`` gives NaN), and the outer square root is taken
+of ``max(total, 1e-12)``.
 """
+import torch
 import torch.nn as nn
-
 from mmrazor.registry import MODELS
 
 
-def mean_token_sq_dist(student, teacher, channel_dim=-1):
-    """Mean over tokens of the squared L2 distance; channels at ``channel_dim``."""
+def mean_token_dist(student, teacher, channel_dim=-1):
+    """Mean over tokens of the L2 distance ||s_i - t_i||_2; channels at ``channel_dim``.
+
+    The teacher is detached.
+    """
     if student.shape != teacher.shape:
         raise ValueError(f'token matching: student {tuple(student.shape)} and teacher '
                          f'{tuple(teacher.shape)} features differ in shape')
-    return (student - teacher.detach()).pow(2).sum(channel_dim).mean()
+    return torch.linalg.vector_norm(student - teacher.detach(), dim=channel_dim).mean()
 
 
 def token_matching_loss(patch_s, patch_t, det_s, det_t, dec_s, dec_t):
-    """Eq. 3 above. patch_*: sequences of (N, C, h, w); det_*: (N, Q, C);
-    dec_*: (L, N, Q, C). Returns a scalar tensor."""
+    """L_tm of the module docstring (without the weight).
+
+    Args:
+        patch_s, patch_t: sequences of (N, C, h, w) projected patch levels.
+        det_s, det_t: (N, Q, C) projected backbone [DET] tokens (the decoder input).
+        dec_s, dec_t: (L, N, Q, C) decoder layer outputs (without the decoder input;
+            the reference's ``hs`` is ``[det; dec]``).
+    Returns:
+        scalar tensor.
+    """
     if len(patch_s) != len(patch_t):
         raise ValueError(f'token matching: {len(patch_s)} student vs {len(patch_t)} '
                          'teacher patch levels')
-    total = sum(mean_token_sq_dist(s, t, channel_dim=1)
-                for s, t in zip(patch_s, patch_t))
-    total = total + mean_token_sq_dist(det_s, det_t)
-    total = total + dec_s.shape[0] * mean_token_sq_dist(dec_s, dec_t)
+    for name, det, dec in (('student', det_s, dec_s), ('teacher', det_t, dec_t)):
+        if dec.dim() != 4 or det.dim() != 3 or dec.shape[1:] != det.shape:
+            raise ValueError(f'token matching: {name} decoder states {tuple(dec.shape)} '
+                             f'must be (L, N, Q, C) with (N, Q, C) = [DET] tokens '
+                             f'{tuple(det.shape)}')
+    total = sum(mean_token_dist(s, t, channel_dim=1) for s, t in zip(patch_s, patch_t))
+    total = total + mean_token_dist(det_s, det_t)
+    hs_s, hs_t = torch.cat([det_s[None], dec_s]), torch.cat([det_t[None], dec_t])
+    total = total + hs_s.shape[0] * mean_token_dist(hs_s, hs_t)
     return total.clamp_min(1e-12).sqrt()
 
 
 @MODELS.register_module()
 class TokenMatchingLoss(nn.Module):
-    """ViDT token matching (see the module docstring); weight 4.0 in ViDT.
+    """ViDT token matching (see the module docstring); weight 4.0 as in ViDT.
 
-    ``forward(patch_s, patch_t, det_s, det_t, dec_s, dec_t)``.
+    ``forward(patch_s, patch_t, det_s, det_t, dec_s, dec_t)``: the 4 neck outputs,
+    the ``tgt_proj`` outputs and the decoder layer outputs (``decoder`` output 0) of
+    student and teacher.
     """
 
     def __init__(self, loss_weight=4.0):
@@ -48,5 +77,5 @@ class TokenMatchingLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, patch_s, patch_t, det_s, det_t, dec_s, dec_t):
-        return self.loss_weight * token_matching_loss(
-            patch_s, patch_t, det_s, det_t, dec_s, dec_t)
+        return self.loss_weight * token_matching_loss(patch_s, patch_t, det_s, det_t,
+                                                      dec_s, dec_t)
