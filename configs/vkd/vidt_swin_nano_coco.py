@@ -46,7 +46,7 @@ def _pre(name):
 model = dict(
     _delete_=True,
     _scope_='mmrazor',
-    type='SingleTeacherDistill',
+    type='StrictTeacherDistill',
     data_preprocessor=dict(
         type='mmdet.DetDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

@@ -3,7 +3,11 @@
 # random resized crop 224 + horizontal flip, then one of {grayscale, solarize, Gaussian
 # blur} (each applied with probability 1), colour jitter 0.3. Mixup / CutMix and label
 # smoothing live in the model (data preprocessor's batch augments and the head's loss).
-# Batch 512 per GPU (two GPUs in the published runs).
+# Batch 512 per GPU (two GPUs in the published runs; the reference also reports single-GPU
+# runs of 512), last incomplete batch dropped. This is the pipeline of the VKD reference
+# code (github:roymiles/vkd, augment.py), which replaces DeiT's RandAugment + random
+# erasing by this policy (its --aa / --reprob flags are unused) and, despite its
+# --repeated-aug flag, samples without repeated augmentation.
 dataset_type = 'mmpretrain.ImageNet'
 data_root = 'data/imagenet'
 data_preprocessor = dict(
@@ -42,6 +46,7 @@ train_dataloader = dict(
     batch_size=512,
     num_workers=10,
     persistent_workers=True,
+    drop_last=True,
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),

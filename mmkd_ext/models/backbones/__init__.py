@@ -6,3 +6,5 @@ from .cifar_shufflenet import CIFARShuffleNetV1, CIFARShuffleNetV2  # noqa: F401
 from .cifar_vgg import CIFARVGG  # noqa: F401
 from .cifar_wrn import CIFARWideResNet  # noqa: F401
 from .cifar_weights import CIFAR_ZOO, convert_cifar_state_dict  # noqa: F401
+from .conv_stem_deit import (ConvStemDistilledVisionTransformer,  # noqa: F401
+                             ConvStemEmbed)

@@ -13,8 +13,13 @@ temperature 1, and "at test time ... we add the softmax output by the two classi
   ``SingleTeacherDistill`` / ``StrictTeacherDistill``;
 * evaluation: ``forward`` / ``predict`` return ``(W_cls z_cls + W_dist z_dist) / 2``.
 
-Inputs: ``feats[-1] = (cls_token, dist_token)``, each (N, C), as produced by MMPretrain's
-``DistilledVisionTransformer`` with ``out_type='cls_token'``. Outputs: (N, num_classes).
+Inputs: ``feats[-1] = (cls_token, dist_token)``, each (N, C), as produced with
+``out_type='cls_token'`` by MMPretrain's ``DistilledVisionTransformer`` (learned
+distillation token) or by
+:class:`mmkd_ext.models.backbones.ConvStemDistilledVisionTransformer` (the VKD
+reference student: conv stem, distillation token = mean of the patch embeddings).
+Outputs: (N, num_classes). As in the VKD reference code, both classifiers are plain
+linear layers (``hidden_dim=None``): ``head`` and ``head_dist``.
 """
 from typing import List, Tuple
 
@@ -38,8 +43,9 @@ class DeiTDistillClsHead(DeiTClsHead):
         if not isinstance(feat, (tuple, list)) or len(feat) not in (2, 3):
             raise TypeError(
                 'DeiTDistillClsHead expects the backbone to return (cls_token, '
-                'dist_token) per stage: use DistilledVisionTransformer with '
-                f"out_type='cls_token' (got {type(feat).__name__}).")
+                'dist_token) per stage: use DistilledVisionTransformer or '
+                "ConvStemDistilledVisionTransformer with out_type='cls_token' "
+                f'(got {type(feat).__name__}).')
         cls_token, dist_token = self.pre_logits(feats)
         return self.layers.head(cls_token), self.layers.head_dist(dist_token)
 
