@@ -56,8 +56,9 @@ def _mentions_teacher(path):
                 isinstance(t, ast.Name) and t.id == '_base_' for t in node.targets):
             value = ast.literal_eval(node.value)
             bases = [value] if isinstance(value, str) else list(value)
-    return any(_mentions_teacher(osp.normpath(osp.join(osp.dirname(path), b)))
-               for b in bases if '::' not in b)
+    return any(
+        _mentions_teacher(osp.normpath(osp.join(osp.dirname(path), b))) for b in bases
+        if '::' not in b)
 
 
 def teacher_key(cfg):
@@ -80,10 +81,14 @@ def teacher_key(cfg):
 def _signature(cfg):
     """Configs with the same algorithm type and teacher load the same way."""
     model = cfg.model
-    return json.dumps(
-        [model.get('type'), model.get('_scope_'), cfg.get('default_scope'),
-         model.get('teacher'), model.get('teacher_trainable')],
-        sort_keys=True, default=str)
+    parts = [
+        model.get('type'),
+        model.get('_scope_'),
+        cfg.get('default_scope'),
+        model.get('teacher'),
+        model.get('teacher_trainable')
+    ]
+    return json.dumps(parts, sort_keys=True, default=str)
 
 
 CONFIGS = {}  # config (relative path) -> Config, for the distillation configs
@@ -107,19 +112,19 @@ def test_distillation_configs_found():
                    'nckd/nckd_wrn-16-2_wrn-40-2_240e_cifar100.py',
                    'kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py',
                    'vkd/deit-tiny_regnety160_300e_in1k.py',
-                   'vkd/deit-small_regnety160_300e_in1k.py',
-                   'vkd/vidt_swin_nano_coco.py', 'vkd/vidt_swin_nano_digits.py',
+                   'vkd/deit-small_regnety160_300e_in1k.py', 'vkd/vidt_swin_nano_coco.py',
+                   'vkd/vidt_swin_nano_digits.py',
                    'vkd/vidt_swin_nano_swin_small_coco.py',
-                   'token_matching/vidt_swin_nano_coco.py',
-                   'vkd/biggan_cifar10_10pct.py', 'vkd/biggan_digits_10pct.py'):
+                   'token_matching/vidt_swin_nano_coco.py', 'vkd/biggan_cifar10_10pct.py',
+                   'vkd/biggan_digits_10pct.py'):
         assert f'configs/{family}' in names, family
     # plain trainings are not distillation configs
     assert 'configs/vidt/vidt_swin_base_50e_coco.py' not in DISTILL
     assert 'configs/cifar100/resnet32x4_240e_cifar100.py' not in DISTILL
 
 
-@pytest.mark.parametrize('config', sorted(
-    p for p, k in DISTILL.items() if k == 'model.teacher_ckpt'))
+@pytest.mark.parametrize(
+    'config', sorted(p for p, k in DISTILL.items() if k == 'model.teacher_ckpt'))
 def test_algorithm_is_strict(config):
     """Every algorithm with ``teacher_ckpt`` is ``StrictTeacherDistill`` (or a
     subclass), never MMRazor's non-strict ``SingleTeacherDistill``."""
@@ -137,8 +142,9 @@ def test_algorithm_is_strict(config):
 def wrong_teacher_file(tmp_path_factory):
     """The state dict of an unrelated small network, saved with ``torch.save``."""
     torch.manual_seed(0)
-    other = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
-                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    other = nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(8, 10))
     path = tmp_path_factory.mktemp('wrong_teacher') / 'other_model.pth'
     torch.save(other.state_dict(), path)
     return str(path)

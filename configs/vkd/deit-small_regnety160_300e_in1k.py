@@ -13,6 +13,8 @@ model = dict(
         connectors=dict(
             vkd_s=dict(connectors=[
                 dict(type='TokenMeanPoolConnector', num_skip_tokens=2),
-                dict(type='OrthogonalConnector', in_channels=student_dim,
-                     out_channels=3024),
+                dict(
+                    type='OrthogonalConnector',
+                    in_channels=student_dim,
+                    out_channels=3024),
             ]))))

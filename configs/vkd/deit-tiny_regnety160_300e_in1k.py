@@ -64,13 +64,15 @@ model = dict(
                 type='SequentialConnector',
                 connectors=[
                     dict(type='TokenMeanPoolConnector', num_skip_tokens=2),
-                    dict(type='OrthogonalConnector', in_channels=student_dim,
-                         out_channels=teacher_dim),
+                    dict(
+                        type='OrthogonalConnector',
+                        in_channels=student_dim,
+                        out_channels=teacher_dim),
                 ]),
             vkd_t=dict(type='FeatureStandardizer', mode='sample')),
         distill_losses=dict(
-            loss_vkd=dict(type='VKDLoss', loss_type='smooth_l1', beta=1.0,
-                          loss_weight=1.0),
+            loss_vkd=dict(
+                type='VKDLoss', loss_type='smooth_l1', beta=1.0, loss_weight=1.0),
             loss_dist=dict(type='KLDivergence', tau=1, loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_vkd=dict(

@@ -12,11 +12,11 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 
 import mmkd_ext  # noqa: F401
 from mmkd_ext.models.backbones import ConvStemDistilledVisionTransformer
 from mmkd_ext.models.backbones.conv_stem_deit import conv_stem_out_size
-from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENTS = osp.join(REPO, 'configs/_base_/models/deit-distilled_in1k.py')
@@ -124,15 +124,14 @@ def test_forward_shapes(students):
                                             ('avg_featmap', (2, 16))])
 def test_other_outputs_and_sizes(out_type, shape):
     arch = dict(embed_dims=16, num_layers=2, num_heads=2, feedforward_channels=32)
-    vit = ConvStemDistilledVisionTransformer(arch=arch, img_size=(96, 64),
-                                             stem_channels=8, out_type=out_type)
+    vit = ConvStemDistilledVisionTransformer(
+        arch=arch, img_size=(96, 64), stem_channels=8, out_type=out_type)
     vit.init_weights()
     assert vit(torch.randn(2, 3, 96, 64))[-1].shape == shape
 
 
 def test_bad_arguments():
-    for kwargs in (dict(patch_size=8), dict(with_cls_token=False),
-                   dict(img_size=8)):
+    for kwargs in (dict(patch_size=8), dict(with_cls_token=False), dict(img_size=8)):
         with pytest.raises(ValueError, match='ConvStem'):
             ConvStemDistilledVisionTransformer(arch='deit-tiny', **kwargs)
 
@@ -146,8 +145,7 @@ def test_distillation_token_is_the_mean_of_the_patch_embeddings():
     seen = {}
     vit.patch_embed.register_forward_hook(
         lambda m, i, o: seen.__setitem__('patches', o[0]))
-    vit.layers[0].register_forward_pre_hook(
-        lambda m, i: seen.__setitem__('tokens', i[0]))
+    vit.layers[0].register_forward_pre_hook(lambda m, i: seen.__setitem__('tokens', i[0]))
     x = torch.randn(3, 3, 64, 64)
     with torch.no_grad():
         vit(x)
@@ -192,7 +190,8 @@ def _reference_logits(vit, stem, head_dist, pos_embed, x):
     blocks; final norm; ``(head(cls) + head_dist(dist)) / 2`` at test time."""
     p = stem.proj(stem.conv(x)).flatten(2).transpose(1, 2)
     t = torch.cat([vit.cls_token.expand(x.shape[0], -1, -1),
-                   p.mean(1, keepdim=True), p], dim=1) + pos_embed
+                   p.mean(1, keepdim=True), p],
+                  dim=1) + pos_embed
     for blk in vit.blocks:
         t = blk(t)
     t = vit.norm(t)
@@ -201,11 +200,23 @@ def _reference_logits(vit, stem, head_dist, pos_embed, x):
 
 def _to_ours(ref_state):
     """Reference (timm) names -> ours."""
-    stem = {'conv.0': 'stem.0.conv', 'conv.1': 'stem.0.bn', 'conv.3': 'stem.1.conv',
-            'conv.4': 'stem.1.bn', 'conv.6': 'stem.2.conv', 'conv.7': 'stem.2.bn',
-            'proj': 'projection'}
-    block = {'norm1': 'ln1', 'attn.qkv': 'attn.qkv', 'attn.proj': 'attn.proj',
-             'norm2': 'ln2', 'mlp.fc1': 'ffn.layers.0.0', 'mlp.fc2': 'ffn.layers.1'}
+    stem = {
+        'conv.0': 'stem.0.conv',
+        'conv.1': 'stem.0.bn',
+        'conv.3': 'stem.1.conv',
+        'conv.4': 'stem.1.bn',
+        'conv.6': 'stem.2.conv',
+        'conv.7': 'stem.2.bn',
+        'proj': 'projection'
+    }
+    block = {
+        'norm1': 'ln1',
+        'attn.qkv': 'attn.qkv',
+        'attn.proj': 'attn.proj',
+        'norm2': 'ln2',
+        'mlp.fc1': 'ffn.layers.0.0',
+        'mlp.fc2': 'ffn.layers.1'
+    }
     out = {}
     for k, v in ref_state.items():
         if k.startswith('conv_embed.'):
@@ -231,8 +242,14 @@ def test_equals_the_reference_network():
     torch.manual_seed(0)
     dim, depth, heads, classes, width = 48, 2, 3, 10, 16
     vit = timm.models.vision_transformer.VisionTransformer(
-        img_size=64, patch_size=16, embed_dim=dim, depth=depth, num_heads=heads,
-        mlp_ratio=4, qkv_bias=True, num_classes=classes,
+        img_size=64,
+        patch_size=16,
+        embed_dim=dim,
+        depth=depth,
+        num_heads=heads,
+        mlp_ratio=4,
+        qkv_bias=True,
+        num_classes=classes,
         norm_layer=partial(nn.LayerNorm, eps=1e-6)).eval()
     stem = _ReferenceStem(dim, width).eval()
     head_dist = nn.Linear(dim, classes)
@@ -245,19 +262,28 @@ def test_equals_the_reference_network():
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.1, 0.1)
         vit.cls_token.normal_()
-    ref_state = {**{k: v for k, v in vit.state_dict().items()
-                    if not k.startswith('patch_embed.') and k != 'pos_embed'},
-                 **{f'conv_embed.{k}': v for k, v in stem.state_dict().items()},
-                 **{f'head_dist.{k}': v for k, v in head_dist.state_dict().items()},
-                 'pos_embed': pos_embed.data}
+    ref_state = {
+        k: v
+        for k, v in vit.state_dict().items()
+        if not k.startswith('patch_embed.') and k != 'pos_embed'
+    }
+    ref_state.update({f'conv_embed.{k}': v for k, v in stem.state_dict().items()})
+    ref_state.update({f'head_dist.{k}': v for k, v in head_dist.state_dict().items()})
+    ref_state['pos_embed'] = pos_embed.data
 
-    ours = PRETRAIN_MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='ConvStemDistilledVisionTransformer',
-                      arch=dict(embed_dims=dim, num_layers=depth, num_heads=heads,
-                                feedforward_channels=4 * dim),
-                      img_size=64, stem_channels=width),
-        head=dict(type='DeiTDistillClsHead', num_classes=classes, in_channels=dim)))
+    ours = PRETRAIN_MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(
+                type='ConvStemDistilledVisionTransformer',
+                arch=dict(
+                    embed_dims=dim,
+                    num_layers=depth,
+                    num_heads=heads,
+                    feedforward_channels=4 * dim),
+                img_size=64,
+                stem_channels=width),
+            head=dict(type='DeiTDistillClsHead', num_classes=classes, in_channels=dim)))
     converted = _to_ours(ref_state)
     own = ours.state_dict()
     assert set(converted) == set(own)
@@ -287,18 +313,21 @@ def test_config_model_trains_one_step():
         optim = build_optim_wrapper(model, cfg.optim_wrapper)
     student = model.architecture
     assert _count(student) == 6_633_104 - (198 - 6) * 192  # grid 14x14 -> 2x2
-    decay = {id(p): g['weight_decay'] for g in optim.optimizer.param_groups
-             for p in g['params']}
+    decay = {
+        id(p): g['weight_decay']
+        for g in optim.optimizer.param_groups
+        for p in g['params']
+    }
     backbone = student.backbone
     assert decay[id(backbone.cls_token)] == decay[id(backbone.pos_embed)] == 0
     assert decay[id(backbone.patch_embed.stem[0].bn.weight)] == 0
     assert decay[id(backbone.patch_embed.stem[0].conv.weight)] == 0.05
 
     model.train()
-    data = dict(inputs=[torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
-                        for _ in range(2)],
-                data_samples=[DataSample().set_gt_label(3),
-                              DataSample().set_gt_label(997)])
+    data = dict(
+        inputs=[torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(2)],
+        data_samples=[DataSample().set_gt_label(3),
+                      DataSample().set_gt_label(997)])
     before = backbone.patch_embed.stem[0].conv.weight.detach().clone()
     log = model.train_step(data, optim)
     keys = set(log)

@@ -19,26 +19,37 @@ data_preprocessor = dict(
 img_size = 224
 train_pipeline = [
     dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size, backend='pillow',
-         interpolation='bicubic'),
+    dict(
+        type='mmpretrain.RandomResizedCrop',
+        scale=img_size,
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
     dict(
         type='RandomChoice',  # mmcv.transforms.RandomChoice
         transforms=[
             [dict(type='mmpretrain.RandomGrayscale', prob=1.0, keep_channels=True)],
             [dict(type='mmpretrain.Solarize', thr=128, prob=1.0)],
-            [dict(type='mmpretrain.GaussianBlur', magnitude_range=(0.1, 2.0),
-                  magnitude_std='inf', prob=1.0)],
+            [
+                dict(
+                    type='mmpretrain.GaussianBlur',
+                    magnitude_range=(0.1, 2.0),
+                    magnitude_std='inf',
+                    prob=1.0)
+            ],
         ]),
-    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3,
-         saturation=0.3),
+    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
     dict(type='mmpretrain.LoadImageFromFile'),
     # DeiT evaluation: resize the short side to 256 (224 / 0.875), centre crop 224
-    dict(type='mmpretrain.ResizeEdge', scale=int(img_size / 0.875), edge='short',
-         backend='pillow', interpolation='bicubic'),
+    dict(
+        type='mmpretrain.ResizeEdge',
+        scale=int(img_size / 0.875),
+        edge='short',
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=img_size),
     dict(type='mmpretrain.PackInputs'),
 ]
@@ -47,16 +58,16 @@ train_dataloader = dict(
     num_workers=10,
     persistent_workers=True,
     drop_last=True,
-    dataset=dict(type=dataset_type, data_root=data_root, split='train',
-                 pipeline=train_pipeline),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=256,
     num_workers=10,
     persistent_workers=True,
-    dataset=dict(type=dataset_type, data_root=data_root, split='val',
-                 pipeline=test_pipeline),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, 5))

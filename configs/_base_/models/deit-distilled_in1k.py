@@ -1,5 +1,6 @@
-# Distilled DeiT students for ImageNet-1k (MMPretrain ImageClassifier + DeiTDistillClsHead:
-# class-token and distillation-token classifiers, cross-entropy on the class head,
+# Distilled DeiT students for ImageNet-1k (MMPretrain ImageClassifier +
+# DeiTDistillClsHead: class-token and distillation-token classifiers, cross-entropy on
+# the class head,
 # mean of both heads at test time). Import a student by name in a distillation config:
 #   architecture=_base_.deit_tiny_convstem
 #
@@ -23,8 +24,8 @@ _head = dict(
     in_channels=192,
     # with Mixup / CutMix soft targets: timm's SoftTargetCrossEntropy on
     # label-smoothed (0.1) mixed targets, as the DeiT / VKD recipes
-    loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original',
-              loss_weight=1.0))
+    loss=dict(
+        type='LabelSmoothLoss', label_smooth_val=0.1, mode='original', loss_weight=1.0))
 
 deit_tiny_convstem = dict(
     _scope_='mmpretrain',

@@ -6,8 +6,8 @@
 # (the linearly scaled `args.lr` it computes is never passed on), so 5e-4 holds for
 # its 1 GPU x 512 and 2 GPUs x 512 runs alike: leave --auto-scale-lr off to match it.
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05, betas=(0.9, 0.999),
-                   eps=1e-8),
+    optimizer=dict(
+        type='AdamW', lr=5e-4, weight_decay=0.05, betas=(0.9, 0.999), eps=1e-8),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
@@ -19,7 +19,10 @@ optim_wrapper = dict(
         }),
 )
 param_scheduler = dict(
-    type='CosineAnnealingLR', by_epoch=True, T_max=300, eta_min=5e-6,
+    type='CosineAnnealingLR',
+    by_epoch=True,
+    T_max=300,
+    eta_min=5e-6,
     convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
 val_cfg = dict()

@@ -43,8 +43,7 @@ from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed, to_2tuple
 from mmpretrain.registry import MODELS
 
-__all__ = ['ConvStemEmbed', 'ConvStemDistilledVisionTransformer',
-           'conv_stem_out_size']
+__all__ = ['ConvStemEmbed', 'ConvStemDistilledVisionTransformer', 'conv_stem_out_size']
 
 
 def conv_stem_out_size(size: int) -> int:
@@ -71,18 +70,44 @@ class ConvStemEmbed(BaseModule):
         norm_cfg (dict): norm of the stem convs. Defaults to ``dict(type='BN')``.
     """
 
-    def __init__(self, embed_dims: int, in_channels: int = 3, stem_channels: int = 64,
-                 input_size=224, norm_cfg: Optional[dict] = None, init_cfg=None):
+    def __init__(self,
+                 embed_dims: int,
+                 in_channels: int = 3,
+                 stem_channels: int = 64,
+                 input_size=224,
+                 norm_cfg: Optional[dict] = None,
+                 init_cfg=None):
         super().__init__(init_cfg)
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
         act_cfg = dict(type='ReLU', inplace=True)
         self.stem = nn.Sequential(
-            ConvModule(in_channels, stem_channels, 7, stride=2, padding=3,
-                       bias=False, norm_cfg=norm_cfg, act_cfg=act_cfg),
-            ConvModule(stem_channels, stem_channels, 3, stride=1, padding=1,
-                       bias=False, norm_cfg=norm_cfg, act_cfg=act_cfg),
-            ConvModule(stem_channels, stem_channels, 3, stride=1, padding=1,
-                       bias=False, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            ConvModule(
+                in_channels,
+                stem_channels,
+                7,
+                stride=2,
+                padding=3,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg),
+            ConvModule(
+                stem_channels,
+                stem_channels,
+                3,
+                stride=1,
+                padding=1,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg),
+            ConvModule(
+                stem_channels,
+                stem_channels,
+                3,
+                stride=1,
+                padding=1,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg),
         )
         self.projection = nn.Conv2d(stem_channels, embed_dims, kernel_size=8, stride=8)
         h, w = to_2tuple(input_size)
@@ -134,9 +159,14 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
     """
     num_extra_tokens = 2  # class token and (mean-pooled) distillation token
 
-    def __init__(self, arch='deit-tiny', img_size=224, stem_channels: int = 64,
-                 stem_norm_cfg: Optional[dict] = None, drop_path_rate: float = 0.,
-                 out_type: str = 'cls_token', **kwargs):
+    def __init__(self,
+                 arch='deit-tiny',
+                 img_size=224,
+                 stem_channels: int = 64,
+                 stem_norm_cfg: Optional[dict] = None,
+                 drop_path_rate: float = 0.,
+                 out_type: str = 'cls_token',
+                 **kwargs):
         for key in ('patch_size', 'patch_cfg', 'pre_norm'):
             if key in kwargs:
                 raise ValueError(
@@ -147,14 +177,21 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
             raise ValueError('ConvStemDistilledVisionTransformer: `with_cls_token` '
                              'must be True (class + distillation tokens)')
         super().__init__(
-            arch=arch, img_size=img_size, patch_size=16,
-            drop_path_rate=drop_path_rate, out_type=out_type, with_cls_token=True,
+            arch=arch,
+            img_size=img_size,
+            patch_size=16,
+            drop_path_rate=drop_path_rate,
+            out_type=out_type,
+            with_cls_token=True,
             **kwargs)
         # Swap the 16x16 patch projection for the stem; size the position embedding
         # from the stem's own grid (it differs from PatchEmbed's for odd sizes).
         self.patch_embed = ConvStemEmbed(
-            self.embed_dims, in_channels=kwargs.get('in_channels', 3),
-            stem_channels=stem_channels, input_size=img_size, norm_cfg=stem_norm_cfg)
+            self.embed_dims,
+            in_channels=kwargs.get('in_channels', 3),
+            stem_channels=stem_channels,
+            input_size=img_size,
+            norm_cfg=stem_norm_cfg)
         self.patch_resolution = self.patch_embed.init_out_size
         num_patches = self.patch_resolution[0] * self.patch_resolution[1]
         self.pos_embed = nn.Parameter(
@@ -176,8 +213,11 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
         dist_token = patches.mean(dim=1, keepdim=True)  # not a parameter
         x = torch.cat((cls_token, dist_token, patches), dim=1)
         x = x + resize_pos_embed(
-            self.pos_embed, self.patch_resolution, patch_resolution,
-            mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
+            self.pos_embed,
+            self.patch_resolution,
+            patch_resolution,
+            mode=self.interpolate_mode,
+            num_extra_tokens=self.num_extra_tokens)
         x = self.drop_after_pos(x)
         x = self.pre_norm(x)
 
