@@ -8,8 +8,8 @@ import mmkd_ext  # noqa: F401
 from mmkd_ext.models.connectors import (FeatureStandardizer, FeatureWhitener,
                                         GlobalAvgPoolConnector, LinearConnector,
                                         MLPConnector, OrthogonalConnector,
-                                        ProjectorEnsembleConnector,
-                                        SequentialConnector, TokenMeanPoolConnector)
+                                        ProjectorEnsembleConnector, SequentialConnector,
+                                        TokenMeanPoolConnector)
 from mmkd_ext.models.connectors.orthogonal_connector import PARAMETRIZATIONS
 from mmkd_ext.models.utils.orthogonal import orthogonality_error, random_orthonormal
 
@@ -19,12 +19,8 @@ SHAPES = [(12, 40), (16, 16), (40, 12)]  # (d_s, d_t): thin, square, wide
 def _perturb(conn, scale=0.05, seed=0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, p in conn.named_parameters():
-            noise = scale * torch.randn(p.shape, generator=g)
-            if name.endswith('original') and conn.parametrization == 'householder':
-                # PyTorch's householder map reads only the sign of this diagonal
-                noise.diagonal().zero_()
-            p.add_(noise)
+        for p in conn.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=g))
 
 
 @pytest.mark.parametrize('param', PARAMETRIZATIONS)
@@ -53,8 +49,8 @@ def test_orthogonality_inner_products_and_gradients(param, d_s, d_t):
 
 @pytest.mark.parametrize('param', ['cholesky_qr', 'stiefel_exp', 'householder'])
 def test_identity_init_layouts_and_scale_bias(param):
-    conn = OrthogonalConnector(4, 6, parametrization=param, init='identity',
-                               learnable_scale_bias=True)
+    conn = OrthogonalConnector(
+        4, 6, parametrization=param, init='identity', learnable_scale_bias=True)
     assert torch.allclose(conn.weight, torch.eye(6, 4), atol=1e-6)
     with torch.no_grad():
         conn.scale.fill_(2.0)
@@ -63,8 +59,8 @@ def test_identity_init_layouts_and_scale_bias(param):
     expect = torch.cat([x, torch.zeros(3, 2)], 1) * 2 + 0.5
     assert torch.allclose(conn(x), expect, atol=1e-5)
     tok = torch.randn(2, 5, 4)  # (N, L, C)
-    assert torch.allclose(conn(tok), torch.cat([tok, torch.zeros(2, 5, 2)], -1) * 2 + .5,
-                          atol=1e-5)
+    assert torch.allclose(
+        conn(tok), torch.cat([tok, torch.zeros(2, 5, 2)], -1) * 2 + .5, atol=1e-5)
     fmap = torch.randn(2, 4, 3, 3)  # (N, C, H, W)
     out = conn(fmap)
     assert out.shape == (2, 6, 3, 3)
@@ -92,14 +88,81 @@ def test_fast_maps_span_the_paper_map(param):
     assert orthogonality_error(conn.weight) < 1e-5
 
 
-def test_torch_maps_are_pytorchs_parametrization():
+@pytest.mark.parametrize('d_s,d_t', [(6, 10), (10, 6), (7, 7)])
+def test_householder_is_pytorchs_map_with_signs_in_a_buffer(d_s, d_t):
+    """Our householder route computes exactly PyTorch's map from PyTorch's state."""
     torch.manual_seed(0)
     ref = torch.nn.utils.parametrizations.orthogonal(
-        torch.nn.Linear(6, 10, bias=False), orthogonal_map='householder')
-    conn = OrthogonalConnector(6, 10, parametrization='householder')
+        torch.nn.Linear(d_s, d_t, bias=False), orthogonal_map='householder')
+    orth = ref.parametrizations.weight
+    with torch.no_grad():  # move away from the start (diagonal = signs untouched)
+        noise = 0.3 * torch.randn(orth.original.shape)
+        noise.diagonal().zero_()  # PyTorch keeps its signs there
+        orth.original.add_(noise)
+    conn = OrthogonalConnector(d_s, d_t, parametrization='householder')
+    tall = orth.original if d_t >= d_s else orth.original.mT
+    with torch.no_grad():
+        conn.reflectors.copy_(tall)
+        conn.signs.copy_(tall.diagonal().sign())
+        conn.base.copy_(orth[0].base)
+    assert torch.allclose(conn.weight, ref.weight, atol=1e-6)
+    x = torch.randn(4, d_s)
+    assert torch.allclose(conn(x), ref(x), atol=1e-6)
+    # the start is PyTorch's: reflectors 0, signs -1, P = first columns of the base
+    fresh = OrthogonalConnector(d_s, d_t, parametrization='householder')
+    assert torch.equal(fresh.reflectors, torch.zeros_like(fresh.reflectors))
+    assert torch.equal(fresh.signs, -torch.ones(min(d_s, d_t)))
+    k = min(d_s, d_t)
+    base_cols = fresh.base[:, :k]
+    expect = base_cols if d_t >= d_s else base_cols.T
+    assert torch.allclose(fresh.weight, expect, atol=1e-6)
+    assert orthogonality_error(fresh.base) < 1e-6
+
+
+@pytest.mark.parametrize('param', ['matrix_exp', 'cayley'])
+def test_torch_maps_are_pytorchs_parametrization(param):
+    torch.manual_seed(0)
+    ref = torch.nn.utils.parametrizations.orthogonal(
+        torch.nn.Linear(6, 10, bias=False), orthogonal_map=param)
+    with torch.no_grad():
+        ref.parametrizations.weight.original.add_(0.2 * torch.randn(10, 6))
+    conn = OrthogonalConnector(6, 10, parametrization=param)
     conn.proj.load_state_dict(ref.state_dict())
     x = torch.randn(4, 6)
     assert torch.allclose(conn(x), ref(x), atol=1e-6)
+
+
+_OPTIMIZERS = {
+    'adamw': lambda params: torch.optim.AdamW(params, lr=1e-2, weight_decay=0.05),
+    'sgd':
+    lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.05),
+}
+
+
+@pytest.mark.parametrize('opt,d_s,d_t', [('adamw', 6, 16), ('sgd', 16, 6)])
+@pytest.mark.parametrize('param', PARAMETRIZATIONS)
+def test_every_map_survives_weight_decay(param, opt, d_s, d_t):
+    """Weight decay on every connector parameter, 200 steps of a real distillation
+    loss (smooth L1 to a fixed orthonormal teacher map; AdamW on a thin P, SGD with
+    momentum on a wide one): P stays orthonormal, keeps its full norm (PyTorch's own
+    householder map is exactly zero after one step of either) and learns."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    conn = OrthogonalConnector(d_s, d_t, parametrization=param, learnable_scale_bias=True)
+    teacher = random_orthonormal(d_t, d_s, generator=g)
+    optim = _OPTIMIZERS[opt](list(conn.parameters()))
+    losses = []
+    for _ in range(200):
+        x = torch.randn(32, d_s, generator=g)
+        loss = F.smooth_l1_loss(conn(x), x @ teacher.T)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        losses.append(loss.item())
+    P = conn.weight.detach()
+    assert orthogonality_error(P) < 1e-4
+    assert P.square().sum().item() == pytest.approx(min(d_s, d_t), rel=1e-4)
+    assert sum(losses[-10:]) < 0.7 * sum(losses[:10])
 
 
 def test_orthogonal_connector_errors_and_state_dict():
@@ -116,8 +179,7 @@ def test_orthogonal_connector_errors_and_state_dict():
     other.load_state_dict(conn.state_dict())
     x = torch.randn(3, 8)
     assert torch.allclose(other(x), conn(x))
-    built = MODELS.build(dict(type='OrthogonalConnector', in_channels=8,
-                              out_channels=16))
+    built = MODELS.build(dict(type='OrthogonalConnector', in_channels=8, out_channels=16))
     assert isinstance(built, OrthogonalConnector)
 
 
@@ -134,8 +196,8 @@ def test_orthogonal_connector_under_autocast():
 
 def test_standardizer_modes():
     x = torch.randn(4, 7, 10)
-    assert torch.equal(FeatureStandardizer('sample')(x),
-                       F.layer_norm(x, (10, ), eps=1e-5))
+    assert torch.equal(
+        FeatureStandardizer('sample')(x), F.layer_norm(x, (10, ), eps=1e-5))
     fmap = torch.randn(3, 10, 2, 2)
     ref = F.layer_norm(fmap.permute(0, 2, 3, 1), (10, )).permute(0, 3, 1, 2)
     assert torch.allclose(FeatureStandardizer('sample')(fmap), ref, atol=1e-6)
@@ -203,17 +265,17 @@ def test_pooling_and_sequential():
     seq = SequentialConnector([
         dict(type='GlobalAvgPoolConnector'),
         dict(type='OrthogonalConnector', in_channels=4, out_channels=8),
-        dict(type='FeatureStandardizer', mode='sample')])
+        dict(type='FeatureStandardizer', mode='sample')
+    ])
     out = seq(fmap)
     proj = seq.connectors[1]
-    assert torch.allclose(out, F.layer_norm(proj(fmap.mean((2, 3))), (8, )),
-                          atol=1e-5)
+    assert torch.allclose(out, F.layer_norm(proj(fmap.mean((2, 3))), (8, )), atol=1e-5)
     with pytest.raises(ValueError, match='connectors'):
         SequentialConnector([])
 
 
-@pytest.mark.parametrize('cls', [LinearConnector, MLPConnector,
-                                 ProjectorEnsembleConnector])
+@pytest.mark.parametrize('cls',
+                         [LinearConnector, MLPConnector, ProjectorEnsembleConnector])
 def test_baseline_projectors(cls):
     conn = cls(6, 10)
     for x, shape in ((torch.randn(3, 6), (3, 10)), (torch.randn(3, 5, 6), (3, 5, 10)),

@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from mmkd_ext.models.utils.orthogonal import (cholesky_qr_inv, gram_factor, inv_sqrt_spd, newton_schulz_inv_sqrt,
+from mmkd_ext.models.utils.orthogonal import (cholesky_qr_inv, complete_orthogonal,
+                                              gram_factor, householder_orthonormal,
+                                              inv_sqrt_spd, newton_schulz_inv_sqrt,
                                               orthogonality_error, polar_factor,
                                               polar_linear, random_orthonormal,
                                               stiefel_exp)
@@ -92,6 +94,29 @@ def test_stiefel_exp_orthonormal_base_point_and_gradients():
     assert orthogonality_error(P2) < 1e-5
 
 
+def test_householder_orthonormal_ignores_the_diagonal_and_has_gradients():
+    g = torch.Generator().manual_seed(0)
+    B = complete_orthogonal(random_orthonormal(9, 4, generator=g))
+    assert orthogonality_error(B) < 1e-6 and B.shape == (9, 9)
+    assert torch.allclose(
+        B[:, :4],
+        random_orthonormal(9, 4, generator=torch.Generator().manual_seed(0)),
+        atol=1e-6)
+    signs = torch.tensor([1.0, -1.0, -1.0, 1.0])
+    A = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    P = householder_orthonormal(A, signs, B.double())
+    assert orthogonality_error(P) < 1e-6  # B is float32
+    # the diagonal (and upper triangle) of A is not read: weight decay there is inert
+    A2 = A.tril(-1) + 3 * torch.randn(9, 4, generator=g, dtype=A.dtype).triu()
+    assert torch.allclose(householder_orthonormal(A2, signs, B.double()), P)
+    # start: A = 0, signs -1 -> the base's first columns (PyTorch's trivialization)
+    P0 = householder_orthonormal(torch.zeros(9, 4), -torch.ones(4), B)
+    assert torch.allclose(P0, B[:, :4], atol=1e-6)
+    Ap = A.clone().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda a: householder_orthonormal(a.tril(-1), signs, B.double()), (Ap, ))
+
+
 def test_random_orthonormal_shapes():
     assert orthogonality_error(random_orthonormal(40, 10)) < 1e-6
     W = random_orthonormal(10, 40)
@@ -101,8 +126,9 @@ def test_random_orthonormal_shapes():
 @pytest.mark.parametrize('method', ['cholesky', 'zca'])
 def test_whitening_matrix_gives_identity_covariance(method):
     g = torch.Generator().manual_seed(0)
-    z = torch.randn(500, 6, generator=g, dtype=torch.float64) @ torch.randn(
-        6, 6, generator=g, dtype=torch.float64)
+    z = torch.randn(
+        500, 6, generator=g, dtype=torch.float64) @ torch.randn(
+            6, 6, generator=g, dtype=torch.float64)
     mu, cov = batch_covariance(z)
     assert torch.allclose(cov, torch.cov(z.T), atol=1e-10)
     W = whitening_matrix(cov, method, eps=0.0)

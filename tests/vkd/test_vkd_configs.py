@@ -1,5 +1,6 @@
 """The two digits VKD configs train through tools/train.py; the orthogonal connector
-moves away from its start while staying orthonormal."""
+built from the shipped config and loaded from the trained checkpoint moves away from
+its start while its own P stays orthonormal."""
 import os.path as osp
 
 import pytest
@@ -8,13 +9,17 @@ from mmengine.config import Config
 
 import mmkd_ext  # noqa: F401
 from mmkd_ext.compat import safe_torch_load
-from mmkd_ext.models.utils.orthogonal import orthogonality_error, polar_factor
+from mmkd_ext.models.connectors import OrthogonalConnector
+from mmkd_ext.models.utils.orthogonal import orthogonality_error
 
 RAW = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py'
 DISTILLER = 'configs/vkd/vkd-distiller_resnet18-w8_resnet18-w32_20e_digits.py'
 FAST = [
-    'train_cfg.max_epochs=1', 'train_cfg.val_begin=2', 'param_scheduler.T_max=1',
-    'train_dataloader.dataset.subset_ratio=0.1', 'train_dataloader.batch_size=16',
+    'train_cfg.max_epochs=1',
+    'train_cfg.val_begin=2',
+    'param_scheduler.T_max=1',
+    'train_dataloader.dataset.subset_ratio=0.1',
+    'train_dataloader.batch_size=16',
     'default_hooks.logger.interval=1',
 ]
 
@@ -34,22 +39,44 @@ def _vkd_losses(records, key):
     return [r[key] for r in records if key in r]
 
 
-@pytest.mark.parametrize('cfg,key,opt', [
-    (RAW, 'distiller.connectors.vkd_proj.raw_weight',
-     'model.distiller.connectors.vkd_proj.init=identity'),
-    (DISTILLER, 'distiller.connectors.vkd0_s_conn.connectors.1.raw_weight',
-     'model.distiller.feature_pairs.0.init=identity'),
+def _trained_connector(repo_root, cfg_path, options, ckpt_path):
+    """Build the algorithm from the shipped config (+ the run's options), load the
+    trained checkpoint strictly, and return its one OrthogonalConnector."""
+    from mmengine.registry import init_default_scope
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(osp.join(repo_root, cfg_path))
+    cfg.merge_from_dict(options)
+    init_default_scope(cfg.get('default_scope', 'mmrazor'))
+    model = MODELS.build(cfg.model)
+    state = safe_torch_load(ckpt_path, key_hint='test checkpoint')['state_dict']
+    model.load_state_dict(state, strict=True)
+    conns = [
+        m for m in model.distiller.connectors.modules()
+        if isinstance(m, OrthogonalConnector)
+    ]
+    assert len(conns) == 1
+    return conns[0]
+
+
+@pytest.mark.parametrize('cfg,key', [
+    (RAW, 'model.distiller.connectors.vkd_proj.init'),
+    (DISTILLER, 'model.distiller.feature_pairs.0.init'),
 ])
-def test_config_trains_and_connector_stays_orthogonal(cfg, key, opt, tmp_path,
-                                                      teacher_ckpt, run_tool,
-                                                      scalars):
+def test_config_trains_and_connector_stays_orthogonal(cfg, key, tmp_path, teacher_ckpt,
+                                                      run_tool, scalars, repo_root):
     run_tool('tools/train.py', cfg, '--work-dir', tmp_path, '--cfg-options',
-             f'model.teacher_ckpt={teacher_ckpt}', opt, *FAST)
-    ckpt = safe_torch_load(tmp_path / 'epoch_1.pth', key_hint='test checkpoint')
-    X = ckpt['state_dict'][key]
-    assert X.shape == (256, 64)
-    P = polar_factor(X)
+             f'model.teacher_ckpt={teacher_ckpt}', f'{key}=identity', *FAST)
+    conn = _trained_connector(repo_root, cfg, {
+        'model.teacher_ckpt': teacher_ckpt,
+        key: 'identity'
+    }, tmp_path / 'epoch_1.pth')
+    # the shipped map (VKDDistiller's default equals the connector's)
+    assert conn.parametrization == 'cholesky_qr'
+    assert (conn.in_channels, conn.out_channels) == (64, 256)
+    P = conn.weight.detach()
+    assert P.shape == (256, 64)
     assert orthogonality_error(P) < 1e-5
+    assert P.square().sum().item() == pytest.approx(64, rel=1e-5)
     # started at [I; 0] (init='identity'): training moved it
     assert (P - torch.eye(256, 64)).abs().max() > 1e-3
     records = scalars(str(tmp_path))
@@ -57,3 +84,17 @@ def test_config_trains_and_connector_stays_orthogonal(cfg, key, opt, tmp_path,
     vkd = _vkd_losses(records, name)
     assert len(vkd) >= 5 and all(v == v for v in vkd)
     assert sum(vkd[-2:]) / 2 < sum(vkd[:2]) / 2  # the feature loss goes down
+
+
+def test_vkd_distiller_default_map_is_the_connectors():
+    import inspect
+
+    from mmkd_ext.models.distillers import VKDDistiller
+    default = inspect.signature(OrthogonalConnector).parameters['parametrization'].default
+    distiller = VKDDistiller(feature_pairs=[
+        dict(student='neck', teacher='neck', student_channels=4, teacher_channels=8)
+    ])
+    conns = [
+        m for m in distiller.connectors.modules() if isinstance(m, OrthogonalConnector)
+    ]
+    assert len(conns) == 1 and conns[0].parametrization == default

@@ -7,12 +7,14 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from ..utils.feature_layout import check_channels, to_channels_last
-from ..utils.orthogonal import (gram_factor, identity_orthonormal,
-                                random_orthonormal, stiefel_exp)
+from ..utils.orthogonal import (complete_orthogonal, gram_factor, householder_orthonormal,
+                                identity_orthonormal, random_orthonormal, stiefel_exp)
 
-_TORCH_MAPS = ('matrix_exp', 'householder', 'cayley')
+_TORCH_MAPS = ('matrix_exp', 'cayley')
 _GRAM_MAPS = ('cholesky_qr', 'polar', 'newton_schulz')
-PARAMETRIZATIONS = _GRAM_MAPS + ('stiefel_exp', ) + _TORCH_MAPS
+PARAMETRIZATIONS = _GRAM_MAPS + ('stiefel_exp', 'householder') + _TORCH_MAPS
+#: the default map (also ``VKDDistiller``'s): exact, scale invariant, the cheapest
+DEFAULT_PARAMETRIZATION = 'cholesky_qr'
 
 
 @MODELS.register_module()
@@ -27,24 +29,34 @@ class OrthogonalConnector(BaseConnector):
     Args:
         in_channels (int): d_s, the student's channels.
         out_channels (int): d_t, the teacher's channels.
-        parametrization (str): how P is built from free parameters, all exact:
+        parametrization (str): how P is built from free parameters, all exact and
+            all safe under weight decay on every parameter (tested with AdamW and SGD):
             ``'cholesky_qr'`` (default, fastest: the Q factor ``X R^{-1}`` of X's thin
             QR, R from a d_s x d_s Cholesky of ``X^T X``), ``'polar'``
             (``X (X^T X)^{-1/2}`` by a small eigh), ``'newton_schulz'`` (the polar map
             by Newton-Schulz iterations on the Gram; matmuls only) -- these three are
-            applied as ``(x Z^T) X^T`` without forming P -- ``'stiefel_exp'`` (thin Stiefel exponential at the start
-            point), and PyTorch's ``torch.nn.utils.parametrizations.orthogonal`` maps
+            scale invariant and applied as ``(x Z^T) X^T`` without forming P --
+            ``'stiefel_exp'`` (thin Stiefel exponential at the start point),
+            ``'householder'`` (PyTorch's Householder map, the reference code's
+            default, with its +-1 signs in a buffer instead of the diagonal of the
+            trained parameter, see
+            :func:`~mmkd_ext.models.utils.orthogonal.householder_orthonormal`), and
+            PyTorch's ``torch.nn.utils.parametrizations.orthogonal`` maps
             ``'matrix_exp'`` (the paper's map: exponential of a max(d_s, d_t)-square
-            skew matrix), ``'householder'`` (the reference code's default) and
-            ``'cayley'``.
+            skew matrix) and ``'cayley'``.
         init (str): ``'random'`` (Haar-random orthonormal) or ``'identity'`` (``[I; 0]``).
         learnable_scale_bias (bool): per-output-channel scale (init 1) and bias (init
             0) after the projection (VKD's detection variant).
         init_cfg (dict, optional): MMEngine init config.
     """
 
-    def __init__(self, in_channels, out_channels, parametrization='cholesky_qr',
-                 init='random', learnable_scale_bias=False, init_cfg=None):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 parametrization=DEFAULT_PARAMETRIZATION,
+                 init='random',
+                 learnable_scale_bias=False,
+                 init_cfg=None):
         super().__init__(init_cfg)
         for key, val in (('in_channels', in_channels), ('out_channels', out_channels)):
             if not isinstance(val, int) or isinstance(val, bool) or val <= 0:
@@ -69,10 +81,18 @@ class OrthogonalConnector(BaseConnector):
             self.register_buffer('base', tall)
             self.omega = nn.Parameter(torch.zeros(k, k))
             self.tangent = nn.Parameter(torch.zeros(n, k))
+        elif parametrization == 'householder':
+            # P = base H(reflectors) diag(signs); PyTorch's start: reflectors 0,
+            # signs -1, base an n x n orthogonal completion of Q (trivialization)
+            tall = Q if d_t >= d_s else Q.mT.contiguous()
+            n, k = tall.shape
+            self.register_buffer('base', complete_orthogonal(tall))
+            self.register_buffer('signs', -torch.ones(k))
+            self.reflectors = nn.Parameter(torch.zeros(n, k))
         else:
             self.proj = nn.Linear(d_s, d_t, bias=False)
-            parametrizations.orthogonal(self.proj, 'weight',
-                                        orthogonal_map=parametrization)
+            parametrizations.orthogonal(
+                self.proj, 'weight', orthogonal_map=parametrization)
             self.proj.weight = Q
         if learnable_scale_bias:
             self.scale = nn.Parameter(torch.ones(d_t))
@@ -92,6 +112,10 @@ class OrthogonalConnector(BaseConnector):
                 return X @ Z if X.shape[0] >= X.shape[1] else Z.mT @ X
             if self.parametrization == 'stiefel_exp':
                 P = stiefel_exp(self.base, self.omega, self.tangent)
+                return P if self.out_channels >= self.in_channels else P.mT
+            if self.parametrization == 'householder':
+                P = householder_orthonormal(self.reflectors.float(), self.signs,
+                                            self.base)
                 return P if self.out_channels >= self.in_channels else P.mT
             return self.proj.weight
 

@@ -6,6 +6,7 @@ from mmrazor.models.distillers.configurable_distiller import ConfigurableDistill
 from mmrazor.registry import MODELS
 
 from mmkd_ext.models.connectors.normalizers import normalizer_cfg
+from mmkd_ext.models.connectors.orthogonal_connector import DEFAULT_PARAMETRIZATION
 
 from ..utils.razor_build import build_razor_module
 from .recorder_check import (RecorderSourceCheckMixin, RecorderSourceError,
@@ -138,7 +139,8 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
     def _pair_connectors(self, p):
         d_s, d_t = p['student_channels'], p['teacher_channels']
         proj = copy.deepcopy(p.get('projector')) or dict(
-            type='OrthogonalConnector', parametrization=p.get('parametrization', 'polar'),
+            type='OrthogonalConnector',
+            parametrization=p.get('parametrization', DEFAULT_PARAMETRIZATION),
             init=p.get('init', 'random'),
             learnable_scale_bias=p.get('learnable_scale_bias', False))
         proj.update(in_channels=d_s, out_channels=d_t)

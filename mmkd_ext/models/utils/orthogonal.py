@@ -27,17 +27,26 @@ Maps (X is an unconstrained parameter of P's shape unless stated):
   ``P = [B, D] expm([[A, -S], [I, A]])[:, :k] expm(-A)`` with the tangent vector
   ``D = B Omega + (I - B B^T) K``, ``A = B^T D = Omega`` skew, ``S = D^T D``. Only a
   2k x 2k exponential; no d_t x d_t matrix, no QR.
+* :func:`householder_orthonormal`, PyTorch's Householder map with its sign vector
+  passed in explicitly: ``P = B H(A) diag(s)``, ``H(A)`` the first k columns of the
+  product of the k reflections whose vectors are the strictly lower triangle of A,
+  ``s`` a fixed +-1 vector, ``B`` a fixed n x n orthogonal base. PyTorch keeps ``s`` in
+  the diagonal of its trainable parameter and reads it with ``.int()``; weight decay
+  turns -1 into -0.99995, ``.int()`` into 0, and P into the zero matrix for good. Here
+  ``s`` is a buffer, so no optimizer can touch it.
 * The paper's full map (``matrix_exp`` of a max(d_s, d_t)-sized skew matrix) and
-  PyTorch's Householder / Cayley maps are used through
+  PyTorch's Cayley map are used through
   :func:`torch.nn.utils.parametrizations.orthogonal` by
-  :class:`~mmkd_ext.models.connectors.OrthogonalConnector`, so they match PyTorch.
+  :class:`~mmkd_ext.models.connectors.OrthogonalConnector`, so they match PyTorch
+  (their diagonal cancels in ``X - X^T``; weight decay only pulls them to the base).
 """
 import torch
 
 __all__ = [
-    'InvSqrtSPD', 'inv_sqrt_spd', 'cholesky_qr_inv', 'gram_factor', 'newton_schulz_inv_sqrt', 'polar_factor',
-    'polar_linear', 'stiefel_exp', 'skew', 'orthogonality_error',
-    'random_orthonormal', 'identity_orthonormal'
+    'InvSqrtSPD', 'inv_sqrt_spd', 'cholesky_qr_inv', 'gram_factor',
+    'newton_schulz_inv_sqrt', 'polar_factor', 'polar_linear', 'stiefel_exp',
+    'householder_orthonormal', 'skew', 'orthogonality_error', 'random_orthonormal',
+    'identity_orthonormal', 'complete_orthogonal'
 ]
 
 
@@ -196,6 +205,25 @@ def stiefel_exp(base, omega, K):
     return base @ E[:k] + D @ E[k:]
 
 
+def householder_orthonormal(A, signs, base=None):
+    """PyTorch's Householder map with the signs held outside the parameter.
+
+    ``A`` (n, k), n >= k: only its strictly lower triangle is read; column j below the
+    diagonal is ``v_j`` (with ``v_j[j] = 1`` implied) and ``tau_j = 2 / (1 + ||v_j||^2)``
+    makes ``H_j = I - tau_j v_j v_j^T`` a reflection. ``signs`` (k,) of +-1,
+    ``base`` (n, n) orthogonal or None. Returns
+    ``P = base (H_0 H_1 ... H_{k-1})[:, :k] diag(signs)`` (n, k) with ``P^T P = I`` for
+    every A. Identical to ``torch.nn.utils.parametrizations.orthogonal(...,
+    orthogonal_map='householder')`` whose parameter holds ``A`` below and ``signs`` on
+    the diagonal; here the diagonal of A is ignored, so weight decay cannot zero P.
+    With ``A = 0`` and ``signs = -1`` it returns ``base[:, :k]`` (PyTorch's start).
+    """
+    V = A.tril(diagonal=-1)
+    tau = 2.0 / (1.0 + (V * V).sum(dim=-2))
+    Q = torch.linalg.householder_product(V, tau) * signs.to(A.dtype).unsqueeze(-2)
+    return Q if base is None else base.to(A.dtype) @ Q
+
+
 def orthogonality_error(P):
     """max |P^T P - I| (tall or square P) or max |P P^T - I| (wide P)."""
     P = P.double()
@@ -216,3 +244,22 @@ def random_orthonormal(rows, cols, generator=None, dtype=torch.float32):
 def identity_orthonormal(rows, cols, dtype=torch.float32):
     """``[I; 0]`` (tall) or ``[I, 0]`` (wide): the identity-like orthonormal start."""
     return torch.eye(rows, cols, dtype=dtype)
+
+
+def complete_orthogonal(Q, generator=None):
+    """An (n, n) orthogonal matrix whose first k columns are ``Q`` (n, k), Q^T Q = I.
+
+    The other n - k columns are the orthonormalised remainder of random columns
+    (PyTorch's ``orthogonal`` trivialization base is built the same way).
+    """
+    n, k = Q.shape
+    if n == k:
+        return Q.clone()
+    Qd = Q.double()
+    N = torch.randn(n, n - k, generator=generator, dtype=torch.float64)
+    N = N - Qd @ (Qd.mT @ N)
+    N, R = torch.linalg.qr(N)
+    N = N * torch.sign(torch.diagonal(R)).unsqueeze(0)
+    N = N - Qd @ (Qd.mT @ N)  # one re-orthogonalisation against Q
+    N = torch.linalg.qr(N)[0]
+    return torch.cat([Qd, N], dim=1).to(Q.dtype)
