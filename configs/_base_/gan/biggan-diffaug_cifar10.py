@@ -1,6 +1,8 @@
 # BigGAN + DiffAugment (translation, cutout) on CIFAR-10 (gan.md). Data: the extracted
-# python-pickle folder at data/cifar10/cifar-10-batches-py. FID / IS need a local
-# InceptionV3 state dict at data/inception/inception_v3_google-0cc3c7bd.pth.
+# python-pickle folder at data/cifar10/cifar-10-batches-py. FID / IS use the standard FID
+# Inception (torch-fidelity's TF 2015-12-05 port): put its weights file at
+# data/inception/weights-inception-2015-12-05-6726825d.pth, or set
+# feature_extractor.weights=None to let torch-fidelity download it (docs/gan.md).
 _base_ = ['./gan_runtime.py']
 num_classes = 10
 data_root = 'data/cifar10'
@@ -40,7 +42,7 @@ val_evaluator = dict(
     type='GenerativeMetric',
     feature_extractor=dict(
         type='InceptionV3FeatureExtractor',
-        weights='data/inception/inception_v3_google-0cc3c7bd.pth'),
+        weights='data/inception/weights-inception-2015-12-05-6726825d.pth'),
     real_dataset=dict(type='CIFARGANDataset', data_root=data_root,
                       variant='cifar10', split='test'),
     metric_items=('FID', 'IS', 'PRDC'),
