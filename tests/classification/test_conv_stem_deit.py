@@ -130,6 +130,16 @@ def test_other_outputs_and_sizes(out_type, shape):
     assert vit(torch.randn(2, 3, 96, 64))[-1].shape == shape
 
 
+def test_frozen_stages_freeze_the_stem():
+    arch = dict(embed_dims=16, num_layers=2, num_heads=2, feedforward_channels=32)
+    vit = ConvStemDistilledVisionTransformer(arch=arch, img_size=32, frozen_stages=1)
+    assert not any(p.requires_grad for p in vit.patch_embed.parameters())
+    assert not vit.pos_embed.requires_grad and not vit.cls_token.requires_grad
+    assert all(p.requires_grad for p in vit.layers[1].parameters())
+    vit.train()
+    assert not vit.patch_embed.stem[0].bn.training and vit.layers[1].training
+
+
 def test_bad_arguments():
     for kwargs in (dict(patch_size=8), dict(with_cls_token=False), dict(img_size=8)):
         with pytest.raises(ValueError, match='ConvStem'):

@@ -196,6 +196,8 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
         num_patches = self.patch_resolution[0] * self.patch_resolution[1]
         self.pos_embed = nn.Parameter(
             torch.zeros(1, num_patches + self.num_extra_tokens, self.embed_dims))
+        if self.frozen_stages > 0:  # the base class froze the replaced parts
+            self._freeze_stages()
 
     def init_weights(self):
         """MMPretrain's ViT init (truncated-normal position embedding), the class
@@ -205,6 +207,13 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
         if not (isinstance(self.init_cfg, dict)
                 and self.init_cfg['type'] == 'Pretrained'):
             nn.init.normal_(self.cls_token, std=1e-6)
+
+    def train(self, mode: bool = True):
+        """As ``nn.Module.train``; a frozen stem keeps its BatchNorms in eval mode."""
+        super().train(mode)
+        if mode and self.frozen_stages > 0:
+            self.patch_embed.eval()
+        return self
 
     def forward(self, x: torch.Tensor):
         patches, patch_resolution = self.patch_embed(x)  # (N, L, C)
