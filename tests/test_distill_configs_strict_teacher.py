@@ -112,14 +112,17 @@ def test_distillation_configs_found():
                    'nckd/nckd_wrn-16-2_wrn-40-2_240e_cifar100.py',
                    'kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py',
                    'vkd/deit-tiny_regnety160_300e_in1k.py',
-                   'vkd/deit-small_regnety160_300e_in1k.py', 'vkd/vidt_swin_nano_coco.py',
-                   'vkd/vidt_swin_nano_digits.py',
-                   'vkd/vidt_swin_nano_swin_small_coco.py',
-                   'token_matching/vidt_swin_nano_coco.py', 'vkd/biggan_cifar10_10pct.py',
+                   'vkd/deit-small_regnety160_300e_in1k.py',
+                   'vkd/vkd_vidt-swin-nano_vidt-swin-base_50e_coco.py',
+                   'vkd/vkd_vidt-swin-nano_vidt-swin-tiny_12e_digits.py',
+                   'vkd/vkd_vidt-swin-nano_vidt-swin-small_50e_coco.py',
+                   'token_matching/'
+                   'token-matching_vidt-swin-nano_vidt-swin-base_50e_coco.py',
+                   'vkd/biggan_cifar10_10pct.py',
                    'vkd/biggan_digits_10pct.py'):
         assert f'configs/{family}' in names, family
     # plain trainings are not distillation configs
-    assert 'configs/vidt/vidt_swin_base_50e_coco.py' not in DISTILL
+    assert 'configs/vidt/vidt_swin-base_50e_coco.py' not in DISTILL
     assert 'configs/cifar100/resnet32x4_240e_cifar100.py' not in DISTILL
 
 

@@ -3,7 +3,8 @@
 1. builds the COCO-format digits set (tools/dataset_converters/make_digits_coco.py);
 2. trains, through the ordinary runner (tools/train.py), a ViDT Swin-tiny teacher, a
    ViDT Swin-nano baseline and the VKD Swin-nano student
-   (configs/vkd/vidt_swin_nano_digits.py) distilled from that teacher;
+   (configs/vkd/vkd_vidt-swin-nano_vidt-swin-tiny_12e_digits.py) distilled from that
+   teacher;
 3. each run ends with MMDet's COCO evaluation (CocoMetric) on the val split; prints an
    AP table and a final ``RESULT <json>`` line.
 
@@ -21,9 +22,10 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RUNS = [
-    ('teacher ViDT Swin-tiny', 'configs/vidt/vidt_swin_tiny_digits.py', 'teacher'),
-    ('baseline ViDT Swin-nano', 'configs/vidt/vidt_swin_nano_digits.py', 'baseline'),
-    ('VKD ViDT Swin-nano', 'configs/vkd/vidt_swin_nano_digits.py', 'vkd'),
+    ('teacher ViDT Swin-tiny', 'configs/vidt/vidt_swin-tiny_12e_digits.py', 'teacher'),
+    ('baseline ViDT Swin-nano', 'configs/vidt/vidt_swin-nano_12e_digits.py', 'baseline'),
+    ('VKD ViDT Swin-nano', 'configs/vkd/vkd_vidt-swin-nano_vidt-swin-tiny_12e_digits.py',
+     'vkd'),
 ]
 
 
@@ -31,14 +33,17 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--data-root', default='data/digits_coco')
-    p.add_argument('--epochs', type=int, default=7,
-                   help='epochs of each of the three runs (0: as configured, 12); the '
-                   'defaults (7 epochs x 50 iterations of 8 images) took 13 min on an '
-                   'idle 2-core CPU')
+    p.add_argument(
+        '--epochs',
+        type=int,
+        default=7,
+        help='epochs of each of the three runs (0: as configured, 12); the '
+        'defaults (7 epochs x 50 iterations of 8 images) took 13 min on an '
+        'idle 2-core CPU')
     p.add_argument('--num-train', type=int, default=400)
     p.add_argument('--num-val', type=int, default=50)
-    p.add_argument('--skip', nargs='*', default=[], choices=['teacher', 'baseline',
-                                                              'vkd'])
+    p.add_argument(
+        '--skip', nargs='*', default=[], choices=['teacher', 'baseline', 'vkd'])
     return p.parse_args()
 
 
@@ -66,20 +71,30 @@ def train(name, config, work_dir, options, t0):
     print(f'\n[{time.time() - t0:6.0f}s] === {name}: {" ".join(cmd[1:])}', flush=True)
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     start = time.time()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
     tail = []
     for line in proc.stdout:
         tail = (tail + [line])[-60:]
-        m = re.search(r'Epoch\(train\)\s*(\[\d+\]\[\s*\d+/\d+\]).*?eta: (\S+).*?'
-                      r'time: (\S+).*? loss: (\S+)', line)
+        m = re.search(
+            r'Epoch\(train\)\s*(\[\d+\]\[\s*\d+/\d+\]).*?eta: (\S+).*?'
+            r'time: (\S+).*? loss: (\S+)', line)
         if m:
-            print(f'[{time.time() - t0:6.0f}s]   {name} {m.group(1)} loss {m.group(4)} '
-                  f'({m.group(3)} s/iter, eta {m.group(2)})', flush=True)
+            print(
+                f'[{time.time() - t0:6.0f}s]   {name} {m.group(1)} loss {m.group(4)} '
+                f'({m.group(3)} s/iter, eta {m.group(2)})',
+                flush=True)
         elif 'coco/bbox_mAP:' in line:
             ap = re.search(r'coco/bbox_mAP: \S+\s+coco/bbox_mAP_50: \S+', line)
-            print(f'[{time.time() - t0:6.0f}s]   {name} COCO eval: '
-                  f'{ap.group(0) if ap else line.strip()[-120:]}', flush=True)
+            print(
+                f'[{time.time() - t0:6.0f}s]   {name} COCO eval: '
+                f'{ap.group(0) if ap else line.strip()[-120:]}',
+                flush=True)
         elif 'Error' in line:
             print(line.rstrip(), flush=True)
     if proc.wait() != 0:
@@ -97,19 +112,22 @@ def main():
     if not osp.isfile(osp.join(args.data_root, 'annotations', 'instances_val.json')):
         print(f'building the digits detection set in {args.data_root}', flush=True)
         make_digits_coco(args.data_root, args.num_train, args.num_val)
-    data_opts = [f'train_dataloader.dataset.data_root={args.data_root}/',
-                 f'val_dataloader.dataset.data_root={args.data_root}/',
-                 f'test_dataloader.dataset.data_root={args.data_root}/',
-                 f'val_evaluator.ann_file={args.data_root}/annotations/'
-                 'instances_val.json',
-                 f'test_evaluator.ann_file={args.data_root}/annotations/'
-                 'instances_val.json']
+    data_opts = [
+        f'train_dataloader.dataset.data_root={args.data_root}/',
+        f'val_dataloader.dataset.data_root={args.data_root}/',
+        f'test_dataloader.dataset.data_root={args.data_root}/',
+        f'val_evaluator.ann_file={args.data_root}/annotations/'
+        'instances_val.json', f'test_evaluator.ann_file={args.data_root}/annotations/'
+        'instances_val.json'
+    ]
     if args.epochs:
-        data_opts += [f'train_cfg.max_epochs={args.epochs}',
-                      f'train_cfg.val_interval={args.epochs}',
-                      f'param_scheduler.0.T_max={args.epochs}',
-                      f'param_scheduler.0.end={args.epochs}',
-                      f'default_hooks.checkpoint.interval={args.epochs}']
+        data_opts += [
+            f'train_cfg.max_epochs={args.epochs}',
+            f'train_cfg.val_interval={args.epochs}',
+            f'param_scheduler.0.T_max={args.epochs}',
+            f'param_scheduler.0.end={args.epochs}',
+            f'default_hooks.checkpoint.interval={args.epochs}'
+        ]
     rows = []
     teacher_ckpt = None
     for name, config, key in RUNS:
@@ -127,9 +145,14 @@ def main():
         if key == 'teacher':
             teacher_ckpt = latest(osp.join(work_dir, 'epoch_*.pth'))
         m = read_metrics(work_dir)
-        rows.append(dict(model=name, config=config, AP=m.get('coco/bbox_mAP'),
-                         AP50=m.get('coco/bbox_mAP_50'), AP75=m.get('coco/bbox_mAP_75'),
-                         train_s=round(seconds, 1)))
+        rows.append(
+            dict(
+                model=name,
+                config=config,
+                AP=m.get('coco/bbox_mAP'),
+                AP50=m.get('coco/bbox_mAP_50'),
+                AP75=m.get('coco/bbox_mAP_75'),
+                train_s=round(seconds, 1)))
     print('\n| model | config | AP | AP50 | AP75 | train time (s) |')
     print('|---|---|---|---|---|---|')
     for r in rows:

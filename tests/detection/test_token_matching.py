@@ -86,12 +86,14 @@ def test_token_matching_config_gives_the_reference_loss(det_batch):
     from mmrazor.registry import MODELS as RAZOR_MODELS
 
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    cfg = Config.fromfile(osp.join(repo, 'configs/token_matching/vidt_swin_nano_coco.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            repo, 'configs/token_matching/'
+            'token-matching_vidt-swin-nano_vidt-swin-base_50e_coco.py'))
     cfg.model.teacher_ckpt = None
     cfg.model.teacher.backbone.arch = 'nano'
-    cfg.model.teacher.neck.in_channels = [96, 192, 384, 256]
     for part in (cfg.model.architecture, cfg.model.teacher):
-        part.num_queries = part.backbone.num_det_tokens = part.test_cfg.max_per_img = 10
+        part.num_queries = part.test_cfg.max_per_img = 10
         part.decoder.num_layers = 2
         part.bbox_head.num_classes = 10
     torch.manual_seed(0)

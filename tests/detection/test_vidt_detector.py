@@ -70,7 +70,7 @@ def test_few_steps_on_one_image_reduce_loss(build_vidt, det_batch):
 
 
 def test_bbox_head_keys_set_by_detector_are_rejected():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/vidt/vidt_swin_nano_50e_coco.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/vidt/vidt_swin-nano_50e_coco.py'))
     cfg.model.bbox_head.num_pred_layer = 7
     with DefaultScope.overwrite_default_scope('mmdet'):
         with pytest.raises(KeyError, match='num_pred_layer'):

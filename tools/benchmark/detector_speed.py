@@ -109,7 +109,7 @@ def main():
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     inputs, samples = make_batch(args.height, args.width, device)
     results = {}
-    vidt = build(osp.join(REPO, 'configs/vidt/vidt_swin_nano_50e_coco.py'), 'mmdet')
+    vidt = build(osp.join(REPO, 'configs/vidt/vidt_swin-nano_50e_coco.py'), 'mmdet')
     results['ViDT Swin-nano'] = bench_detector(vidt, inputs, samples, args, device)
     print('ViDT Swin-nano', results['ViDT Swin-nano'], flush=True)
     del vidt
@@ -124,13 +124,10 @@ def main():
         print('Deformable DETR R50', results['Deformable DETR R50'], flush=True)
         del ddetr
     if not args.skip_vkd:
-        vkd = build(osp.join(REPO, 'configs/vkd/vidt_swin_nano_coco.py'), 'mmrazor', {
+        vkd_cfg = 'configs/vkd/vkd_vidt-swin-nano_vidt-swin-base_50e_coco.py'
+        vkd = build(osp.join(REPO, vkd_cfg), 'mmrazor', {
             'model.teacher_ckpt': None,
-            'model.teacher.backbone.arch': args.teacher_arch,
-            'model.teacher.neck.in_channels': {
-                'nano': [96, 192, 384, 256], 'tiny': [192, 384, 768, 256],
-                'small': [192, 384, 768, 256], 'base': [256, 512, 1024, 256]
-            }[args.teacher_arch]})
+            'model.teacher.backbone.arch': args.teacher_arch})  # neck widths inferred
         vkd.to(device).train()
         opt = torch.optim.AdamW([p for p in vkd.parameters() if p.requires_grad], 1e-4)
 

@@ -5,7 +5,7 @@
     python tools/model_converters/vidt_to_mmkd.py --reverse epoch_50.pth vidt_ref.pth
 
 The output (``dict(state_dict=...)``) loads with ``load_from`` / ``model.teacher_ckpt``
-into ``configs/vidt/vidt_swin_nano_50e_coco.py`` (use the matching Swin size). The
+into ``configs/vidt/vidt_swin-nano_50e_coco.py`` (use the matching Swin size). The
 91-way class branches (COCO ids) become MMDet's 80 contiguous labels; the entries the
 reference never uses are dropped (listed in
 ``mmkd_ext.models.detectors.vidt_weights.REFERENCE_UNUSED``). Without converting, a

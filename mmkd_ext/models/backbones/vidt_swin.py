@@ -205,7 +205,7 @@ class ViDTSwinTransformer(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self._ckpt_key = ckpt_key
         if arch not in ARCH_SETTINGS:
-            raise KeyError(f'backbone.arch: unknown ViDT Swin arch "{arch}"; '
+            raise KeyError(f'model.backbone.arch: unknown ViDT Swin arch "{arch}"; '
                            f'expected one of {sorted(ARCH_SETTINGS)}')
         setting = ARCH_SETTINGS[arch]
         embed, depths, heads = (setting['embed_dims'], setting['depths'],
@@ -214,11 +214,13 @@ class ViDTSwinTransformer(BaseModule):
             drop_path_rate = setting['drop_path_rate']
         for s in cross_attn_stages:
             if not 0 <= s < len(depths):
-                raise ValueError(f'backbone.cross_attn_stages: stage {s} out of '
+                raise ValueError(f'model.backbone.cross_attn_stages: stage {s} out of '
                                  f'range 0..{len(depths) - 1}')
         self.arch = arch
         self.cross_attn_stages = tuple(cross_attn_stages)
         self.num_features = [embed * 2**i for i in range(len(depths))]
+        #: widths of the 4 output maps (strides 8, 16, 32, 64): what the neck gets
+        self.out_channels = [*self.num_features[1:], extra_out_channels]
         # reference: mask_divisor = 2 ** (num_layers - len(cross_indices))
         self.mask_divisor = 2**(len(depths) - len(self.cross_attn_stages))
         self.patch_embed = PatchEmbed(

@@ -21,6 +21,8 @@ tensor of the reference (tests/detection/test_vidt_reference_parity.py). Weights
 with ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` (reference or our layout,
 strictly; :func:`.vidt_weights.load_vidt_checkpoint`).
 """
+import copy
+import warnings
 from typing import Dict, Tuple
 
 import torch
@@ -64,53 +66,168 @@ def padding_mask_from_samples(batch_inputs, batch_data_samples):
     return mask
 
 
+def det_token_count(backbone, num_queries):
+    """The one [DET] token count: ``model.num_queries`` and
+    ``model.backbone.num_det_tokens`` give the same number; either may be omitted
+    (both omitted: 100, ViDT's). Returns (backbone config, count)."""
+    given = backbone.get('num_det_tokens')
+    if num_queries is None:
+        num_queries = 100 if given is None else given
+    if given is not None and given != num_queries:
+        raise ValueError(
+            f'model.num_queries ({num_queries}) must equal '
+            f'model.backbone.num_det_tokens ({given}): the decoder queries are the '
+            'backbone [DET] tokens; set one of them (the other follows)')
+    return dict(backbone, num_det_tokens=num_queries), num_queries
+
+
+def neck_in_channels(backbone, neck):
+    """The widths of the backbone levels, i.e. the neck's ``in_channels``.
+
+    Read from the backbone's ``out_channels`` (built on the meta device: no memory,
+    no random numbers). An explicit ``model.neck.in_channels`` is checked against it.
+    """
+    with warnings.catch_warnings(), torch.device('meta'):
+        warnings.simplefilter('ignore')  # e.g. the deprecated ``pretrained`` alias
+        probe = MODELS.build(copy.deepcopy(backbone))
+    widths = getattr(probe, 'out_channels', None)
+    given = neck.get('in_channels')
+    if widths is None:
+        if given is None:
+            raise ValueError(f'model.neck.in_channels is required: the backbone '
+                             f'{type(probe).__name__} has no `out_channels` to infer '
+                             'it from')
+        return list(given)
+    widths = list(widths)
+    if given is not None and list(given) != widths:
+        arch = getattr(probe, 'arch', None)
+        arch = f", model.backbone.arch='{arch}'" if arch else ''
+        raise ValueError(
+            f'model.neck.in_channels: {list(given)} does not match the widths of the '
+            f'backbone levels {widths} ({type(probe).__name__}{arch}); omit '
+            f'model.neck.in_channels (it is inferred from the backbone) or set it to '
+            f'{widths}')
+    return widths
+
+
+def check_levels(neck, decoder, num_feature_levels):
+    """``model.num_feature_levels`` = neck outputs = deformable attention levels, and
+    the neck's width is the decoder's."""
+    layer = decoder.get('layer_cfg', {})
+    dims = layer.get('self_attn_cfg', {}).get('embed_dims', 256)
+    if neck.get('out_channels') != dims:
+        raise ValueError(
+            f"model.neck.out_channels ({neck.get('out_channels')}) must equal the "
+            f'decoder width model.decoder.layer_cfg.self_attn_cfg.embed_dims ({dims})')
+    outs = neck.get('num_outs', len(neck['in_channels']))
+    attn = layer.get('cross_attn_cfg', {}).get('num_levels', 4)
+    if not outs == attn == num_feature_levels == len(neck['in_channels']):
+        raise ValueError(
+            f'model.num_feature_levels ({num_feature_levels}), model.neck.num_outs '
+            f'({outs}), model.decoder.layer_cfg.cross_attn_cfg.num_levels ({attn}) and '
+            f'the backbone levels ({len(neck["in_channels"])}) must be equal')
+
+
 @MODELS.register_module()
 class ViDT(DetectionTransformer):
     """ViDT (see the module docstring). ``encoder`` and ``positional_encoding`` unused.
 
     Args:
         backbone: a ``ViDTSwinTransformer`` config (returns 4 maps + [DET] tokens).
-        neck: ``ChannelMapper`` config, 4 inputs -> 256-d.
+        neck: ``ChannelMapper`` config, 4 inputs -> 256-d. ``in_channels`` may be
+            omitted: it is inferred from the backbone's ``out_channels`` (an explicit
+            value is checked against them, ``model.neck.in_channels`` in errors).
         decoder: ``DeformableDetrTransformerDecoder`` config.
         bbox_head: ``DeformableDETRHead`` config (the detector sets num_pred_layer =
             decoder layers + 1 and share_pred_layer = False).
+        num_queries (int, optional): number of [DET] tokens = decoder queries; the
+            backbone's ``num_det_tokens`` follows it (set either; both: equal).
+            Default: the backbone's, else 100.
+        num_feature_levels (int): 4 (neck outputs, deformable attention levels).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH[, prefix=...])`` loads a
             ViDT reference checkpoint (converted) or one of ours, strictly, after the
             random init (other init_cfg types work as in MMEngine).
+
+    Every inconsistency between these parts is a ``ValueError`` at build time naming
+    the config keys (``model.neck.in_channels``, ``model.num_queries``, ...).
     """
 
     def __init__(self,
-                 *args,
+                 backbone,
+                 neck=None,
                  decoder=None,
                  bbox_head=None,
+                 num_queries=None,
                  num_feature_levels=4,
                  **kwargs):
         if decoder is None or bbox_head is None:
             raise ValueError('model.decoder and model.bbox_head are required for ViDT')
+        if neck is None:
+            raise ValueError('model.neck is required for ViDT: a ChannelMapper from the '
+                             '4 backbone levels to the decoder width (see '
+                             'configs/_base_/models/vidt_swin-nano.py)')
         for key in ('share_pred_layer', 'num_pred_layer', 'as_two_stage'):
             if key in bbox_head:
                 raise KeyError(f'model.bbox_head.{key} is set by ViDT itself; '
                                'remove it from the config')
+        backbone, num_queries = det_token_count(backbone, num_queries)
+        neck = dict(neck, in_channels=neck_in_channels(backbone, neck))
+        check_levels(neck, decoder, num_feature_levels)
         self.num_feature_levels = num_feature_levels
         bbox_head = dict(
             bbox_head,
             share_pred_layer=False,
             num_pred_layer=decoder['num_layers'] + 1,
             as_two_stage=False)
-        super().__init__(*args, decoder=decoder, bbox_head=bbox_head, **kwargs)
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            decoder=decoder,
+            bbox_head=bbox_head,
+            num_queries=num_queries,
+            **kwargs)
 
     def _init_layers(self) -> None:
         self.decoder = DeformableDetrTransformerDecoder(**self.decoder)
         self.embed_dims = self.decoder.embed_dims
         det_dims = self.backbone.num_features[-1]
         pos_dims = self.backbone.det_pos_embed.shape[-1]
-        if self.backbone.det_token.shape[1] != self.num_queries:
-            raise ValueError(f'model.num_queries ({self.num_queries}) must equal the '
-                             'number of backbone [DET] tokens '
-                             f'({self.backbone.det_token.shape[1]})')
         self.tgt_proj = DetTokenProjection(det_dims, self.embed_dims)
         self.query_pos_proj = DetTokenProjection(pos_dims, self.embed_dims)
         self.reference_points_fc = nn.Linear(self.embed_dims, 2)
+
+    def distill_sizes(self, source, data_idx=None):
+        """Sizes of the features a distiller records at module ``source`` that a
+        teacher must share, each with its config key (relative to the detector).
+
+        Used at build time by
+        :func:`mmkd_ext.models.distillers.pair_check.check_record_sizes`: ``'neck'``
+        (the whole tuple): the number of feature levels; ``'tgt_proj'``,
+        ``'query_pos_proj'``, ``'decoder.layers.<i>'``: [DET] tokens; ``'decoder'``:
+        decoder layers and [DET] tokens. ``'channels'`` (the 256-d width) only matters
+        where no connector sits between the two models.
+
+        Returns:
+            dict: label -> (size, config key), e.g.
+            ``{'[DET] tokens': (100, 'num_queries')}``; ``{}`` for other sources.
+        """
+        tokens = (self.num_queries, 'num_queries')
+        width = (self.embed_dims, 'decoder.layer_cfg.self_attn_cfg.embed_dims')
+        if source == 'neck':
+            sizes = {'feature levels': (self.num_feature_levels, 'num_feature_levels')}
+            return dict(sizes, channels=(self.embed_dims, 'neck.out_channels')) \
+                if data_idx is None else {}
+        if source == 'decoder':
+            sizes = {
+                'decoder layers': (self.decoder.num_layers, 'decoder.num_layers'),
+                '[DET] tokens': tokens
+            }
+            return dict(sizes, channels=width) if data_idx == 0 else sizes
+        if source in ('tgt_proj', 'query_pos_proj'):
+            return {'[DET] tokens': tokens, 'channels': width}
+        if source.startswith('decoder.layers.'):
+            return {'[DET] tokens': tokens}
+        return {}
 
     def init_weights(self) -> None:
         cfgs = self.init_cfg

@@ -6,12 +6,17 @@ MMRazor's ``SingleTeacherDistill`` loads ``teacher_ckpt`` with MMEngine's non-st
 DeiT RegNetY-160) loads nothing and training goes on with a random teacher after a log
 warning. This subclass reads the file with ``weights_only=True``, renames it to the
 teacher's names and refuses any missing / unexpected key or shape mismatch with an error
-naming ``model.teacher_ckpt``. Everything else is MMRazor's algorithm unchanged.
+naming ``model.teacher_ckpt``. Two build-time checks are added
+(:mod:`.pair_check`): errors of the student / teacher constructors name their keys as
+``model.architecture.<key>`` / ``model.teacher.<key>``, and the sizes student and
+teacher features must share (e.g. ViDT [DET] tokens) are compared loss by loss before
+the first iteration. Everything else is MMRazor's algorithm unchanged.
 """
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
 from ..utils.classifier_ckpt import load_classifier_checkpoint
+from .pair_check import check_record_sizes, prefix_model_keys
 
 
 @MODELS.register_module()
@@ -26,8 +31,26 @@ class StrictTeacherDistill(SingleTeacherDistill):
         **kwargs: as :class:`mmrazor.models.SingleTeacherDistill`.
     """
 
-    def __init__(self, teacher_ckpt=None, **kwargs):
-        super().__init__(teacher_ckpt=None, **kwargs)
+    def __init__(self, architecture, teacher_ckpt=None, **kwargs):
+        if isinstance(architecture, dict):
+            try:
+                architecture = MODELS.build(architecture)
+            except (ValueError, KeyError, TypeError) as err:
+                raise prefix_model_keys(err, 'architecture')
+        try:
+            super().__init__(architecture=architecture, teacher_ckpt=None, **kwargs)
+        except (ValueError, KeyError, TypeError) as err:
+            # MMRazor builds the distiller, then the teacher: an error after the
+            # distiller exists and before the teacher does is the teacher's own
+            built = getattr(self, '_modules', {})
+            if 'distiller' in built and 'teacher' not in built:
+                raise prefix_model_keys(err, 'teacher')
+            if 'teacher' in built:
+                # the distiller's build-time dry run failed: a size the two models
+                # must share (e.g. ViDT [DET] tokens) names the config keys to change
+                check_record_sizes(self.distiller, self.architecture, self.teacher)
+            raise
+        check_record_sizes(self.distiller, self.architecture, self.teacher)
         self.teacher_ckpt = teacher_ckpt
         self.teacher_ckpt_layout = None
         if teacher_ckpt:

@@ -70,17 +70,27 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
       ``{name}_s`` / ``{name}_t``, connectors ``{name}_s_conn`` / ``{name}_t_conn``,
       loss ``loss_{name}``.
 
+    ``pair_defaults`` (dict, optional): entries every feature pair gets unless it sets
+    them itself, e.g. ``dict(normalizer='batch', loss_weight=4.0)`` for the six pairs of
+    the detection config.
+
     The usual ``ConfigurableDistiller`` arguments (``student_recorders``,
     ``distill_losses``, ``loss_forward_mappings``, ...) are merged in, e.g. for a logit
     KD term.
     """
 
-    def __init__(self, feature_pairs, dry_run_shape=None, student_recorders=None,
-                 teacher_recorders=None, connectors=None, distill_losses=None,
-                 loss_forward_mappings=None, **kwargs):
+    def __init__(self, feature_pairs, dry_run_shape=None, pair_defaults=None,
+                 student_recorders=None, teacher_recorders=None, connectors=None,
+                 distill_losses=None, loss_forward_mappings=None, **kwargs):
         if not isinstance(feature_pairs, (list, tuple)) or not feature_pairs:
             raise ValueError('VKDDistiller: `feature_pairs` must be a non-empty list of '
                              f'dicts, got {feature_pairs!r}')
+        pair_defaults = dict(pair_defaults or {})
+        unknown = set(pair_defaults) - (_PAIR_KEYS - {'student', 'teacher', 'name'})
+        if unknown:
+            raise KeyError(f'VKDDistiller: `pair_defaults` has keys {sorted(unknown)} '
+                           'that cannot be shared; allowed: '
+                           f"{sorted(_PAIR_KEYS - {'student', 'teacher', 'name'})}")
         pairs = []
         s_rec, t_rec = dict(student_recorders or {}), dict(teacher_recorders or {})
         losses = dict(distill_losses or {})
@@ -94,7 +104,8 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
             if unknown:
                 raise KeyError(f'VKDDistiller: `{key}` has unknown keys '
                                f'{sorted(unknown)}; allowed: {sorted(_PAIR_KEYS)}')
-            p = dict(pair, key=key, name=pair.get('name', f'vkd{i}'))
+            p = {**pair_defaults, **pair, 'key': key}
+            p['name'] = pair.get('name', f'vkd{i}')
             p['student_pool'] = _pool_cfg(p.get('student_pool'), f'{key}.student_pool')
             p['teacher_pool'] = _pool_cfg(p.get('teacher_pool'), f'{key}.teacher_pool')
             norm = p.get('normalizer', 'sample')
@@ -133,6 +144,11 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
                          connectors=conns, distill_losses=losses,
                          loss_forward_mappings=maps, **kwargs)
         self._pairs, self._built = pairs, ready
+        #: loss name -> the config key it comes from (named in build-time errors)
+        self.loss_config_keys = {
+            f"loss_{p['name']}": f"model.distiller.{p['key']}"
+            for p in pairs
+        }
         self.dry_run_shape = dry_run_shape
 
     # -- building -------------------------------------------------------------------

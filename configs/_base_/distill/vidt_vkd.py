@@ -1,0 +1,53 @@
+# VKD for ViDT (Miles et al., CVPR 2024; shared/design/vkd.md, vidt.md) on the set-up
+# of ./vidt_swin-base_teacher.py: six feature pairs, each an orthogonal projector with
+# a learnable per-channel scale and bias on the student side, per-dimension batch
+# standardisation of both sides and a smooth-L1 term of weight 4 (`loss_vkd_<name>`):
+# the 4 patch levels after the input projection (neck outputs 0..3), the projected
+# backbone [DET] tokens (tgt_proj) and the decoder states (one projector shared over
+# all layers and tokens). The projector widths are inferred by one dry forward of both
+# models at build time (`dry_run_shape`), so a student of any width fits.
+_base_ = ['./vidt_swin-base_teacher.py']
+model = dict(
+    distiller=dict(
+        type='VKDDistiller',
+        dry_run_shape=(2, 3, 64, 64),  # the widths: one dry forward at build time
+        pair_defaults=dict(
+            normalizer='batch',
+            normalize_student=True,
+            learnable_scale_bias=True,
+            loss_weight=4.0),
+        feature_pairs=[
+            dict(
+                name='vkd_p0',
+                student='neck',
+                teacher='neck',
+                student_data_idx=0,
+                teacher_data_idx=0),
+            dict(
+                name='vkd_p1',
+                student='neck',
+                teacher='neck',
+                student_data_idx=1,
+                teacher_data_idx=1),
+            dict(
+                name='vkd_p2',
+                student='neck',
+                teacher='neck',
+                student_data_idx=2,
+                teacher_data_idx=2),
+            dict(
+                name='vkd_p3',
+                student='neck',
+                teacher='neck',
+                student_data_idx=3,
+                teacher_data_idx=3),
+            dict(name='vkd_det', student='tgt_proj', teacher='tgt_proj'),
+            dict(
+                name='vkd_dec',
+                student='decoder',
+                teacher='decoder',
+                student_data_idx=0,
+                teacher_data_idx=0,
+                student_pool=dict(type='FlattenTokensConnector', channel_dim=-1),
+                teacher_pool=dict(type='FlattenTokensConnector', channel_dim=-1)),
+        ]))
