@@ -24,6 +24,9 @@ def pick_model_cfg(cfg: Config, model_key: Optional[str] = None):
         raise KeyError(f'--model-key: cfg.model has no "{model_key}" (keys: '
                        f'{sorted(model.keys())})')
     sub = copy.deepcopy(model[model_key])
+    if model_key == 'architecture':  # widths the distiller infers (NC3Head), written in
+        from mmkd_ext.models.distillers import student_cfg_with_widths
+        sub = student_cfg_with_widths(model, model_key)
     if 'data_preprocessor' not in sub and 'data_preprocessor' in model:
         sub['data_preprocessor'] = model['data_preprocessor']
     return sub, model_key + '.'

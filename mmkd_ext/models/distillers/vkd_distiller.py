@@ -2,15 +2,13 @@
 import copy
 
 import torch
-from mmrazor.models.distillers.configurable_distiller import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
 from mmkd_ext.models.connectors.normalizers import normalizer_cfg
 from mmkd_ext.models.connectors.orthogonal_connector import DEFAULT_PARAMETRIZATION
-
 from ..utils.razor_build import build_razor_module
-from .recorder_check import (RecorderSourceCheckMixin, RecorderSourceError,
-                             module_names)
+from .recorder_check import RecorderSourceError, module_names
+from .strict_configurable_distiller import KEY, MODEL_KEYS, StrictConfigurableDistiller
 
 _POOLS = {
     'gap': dict(type='GlobalAvgPoolConnector'),
@@ -43,8 +41,8 @@ def _pool_cfg(pool, key):
 
 
 @MODELS.register_module()
-class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
-    """VKD (Miles et al., CVPR 2024): ``loss = w * d(P pool(z_s), N(pool(z_t)))`` per pair.
+class VKDDistiller(StrictConfigurableDistiller):
+    """VKD (Miles et al., CVPR 2024): ``w * d(P pool(z_s), N(pool(z_t)))`` per pair.
 
     Each entry of ``feature_pairs`` is a dict:
 
@@ -54,15 +52,18 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
       also unwraps tuple outputs), ``'token_mean'`` or a connector config (e.g.
       ``dict(type='TokenMeanPoolConnector', num_skip_tokens=2)``).
     * ``student_channels`` / ``teacher_channels`` (int or None): d_s / d_t after pooling.
-      None: inferred by a dry forward of both models on ``torch.zeros(dry_run_shape)``
-      (eval mode, no grad) when the algorithm calls ``prepare_from_teacher``, i.e. in
-      ``SingleTeacherDistill.__init__``, before the optimizer is built.
+      None (default): inferred by the build-time dry run of
+      :class:`StrictConfigurableDistiller` (both models on one input of
+      ``dry_run_shape``, eval mode, no grad) when the algorithm hands over the models
+      (``SingleTeacherDistill.__init__``, before the optimizer is built). Given
+      values are checked against the same dry run.
     * ``projector`` (dict, optional): projector config without channels (default
       ``OrthogonalConnector`` with ``parametrization``, ``init``,
       ``learnable_scale_bias``); e.g. ``dict(type='LinearConnector')`` for ablations.
     * ``normalizer``: a name of :data:`mmkd_ext.models.connectors.NORMALIZERS`
       (``'sample'`` / ``'batch'``: FeatureStandardizer, ``'whiten'``:
-      FeatureWhitener(d_t), ``'none'``), None or a connector config; applied to the teacher, and
+      FeatureWhitener(d_t), ``'none'``), None or a connector config; applied to the
+      teacher, and
       also to the projected student when ``normalize_student=True`` (detection).
     * ``loss`` (dict, default ``VKDLoss``), ``loss_weight`` (overrides the loss's).
     * ``student_data_idx`` / ``teacher_data_idx``: element of a tuple output.
@@ -126,34 +127,32 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
                 loss['loss_weight'] = p['loss_weight']
             losses[f'loss_{n}'] = loss
             pairs.append(p)
-        ready = all(p.get('student_channels') and p.get('teacher_channels')
-                    for p in pairs)
-        if not ready and dry_run_shape is None:
-            missing = [p['key'] for p in pairs
-                       if not (p.get('student_channels') and p.get('teacher_channels'))]
+        missing = [p['key'] for p in pairs
+                   if not (p.get('student_channels') and p.get('teacher_channels'))]
+        if missing and dry_run_shape is False:
             raise ValueError(
                 f'VKDDistiller: {missing} give no `student_channels` / '
-                '`teacher_channels`; set them, or set `dry_run_shape` (e.g. '
-                '(2, 3, 224, 224)) so they are inferred by a dry forward.')
+                '`teacher_channels` and `dry_run_shape` is False; set them, or let '
+                '`dry_run_shape` infer them by a dry forward (None: derived from the '
+                'models, or e.g. (2, 3, 224, 224)).')
         conns, maps = dict(connectors or {}), dict(loss_forward_mappings or {})
-        if ready:
-            for p in pairs:
-                conns.update(self._pair_connectors(p))
-                maps.update(self._pair_mapping(p))
+        for p in pairs:  # omitted channels: pending connectors, inferred at build
+            conns.update(self._pair_connectors(p))
+            maps.update(self._pair_mapping(p))
         super().__init__(student_recorders=s_rec, teacher_recorders=t_rec,
                          connectors=conns, distill_losses=losses,
-                         loss_forward_mappings=maps, **kwargs)
-        self._pairs, self._built = pairs, ready
+                         loss_forward_mappings=maps, dry_run_shape=dry_run_shape,
+                         **kwargs)
+        self._pairs = pairs
         #: loss name -> the config key it comes from (named in build-time errors)
         self.loss_config_keys = {
             f"loss_{p['name']}": f"model.distiller.{p['key']}"
             for p in pairs
         }
-        self.dry_run_shape = dry_run_shape
 
     # -- building -------------------------------------------------------------------
     def _pair_connectors(self, p):
-        d_s, d_t = p['student_channels'], p['teacher_channels']
+        d_s, d_t = p.get('student_channels'), p.get('teacher_channels')
         proj = copy.deepcopy(p.get('projector')) or dict(
             type='OrthogonalConnector',
             parametrization=p.get('parametrization', DEFAULT_PARAMETRIZATION),
@@ -184,8 +183,14 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
 
     def _pooled(self, p, from_student):
         side = 'student' if from_student else 'teacher'
-        rec = self.get_record(f"{p['name']}_{side[0]}", from_student,
-                              data_idx=p.get(f'{side}_data_idx'))
+        try:
+            rec = self.get_record(f"{p['name']}_{side[0]}", from_student,
+                                  data_idx=p.get(f'{side}_data_idx'))
+        except (IndexError, TypeError) as err:
+            raise ValueError(
+                f'VKDDistiller: `{p["key"]}.{side}_data_idx`='
+                f'{p.get(f"{side}_data_idx")!r} does not select an output of '
+                f'"{p[side]}" ({err})') from None
         pool = p[f'{side}_pool']
         if pool is not None:
             rec = build_razor_module(pool)(rec)
@@ -195,83 +200,45 @@ class VKDDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
                 f'set `{side}_pool` or `{side}_data_idx` to select a tensor')
         return rec.shape[1] if rec.dim() == 4 else rec.shape[-1]
 
-    @torch.no_grad()
-    def infer_channels(self, student, teacher):
-        """Dry forward on zeros of ``dry_run_shape``; fill in missing channels."""
-        x = torch.zeros(*self.dry_run_shape,
-                        device=next(iter(student.parameters())).device)
-        modes = [(m, m.training) for m in (student, teacher)]
-        try:
-            for model, recorders in ((student, self.student_recorders),
-                                     (teacher, self.teacher_recorders)):
-                model.eval()
-                with recorders:
-                    model(x, None, mode='tensor')
-            for p in self._pairs:
-                for side, from_student in (('student', True), ('teacher', False)):
-                    c = self._pooled(p, from_student)
-                    given = p.get(f'{side}_channels')
-                    if given and given != c:
-                        raise ValueError(
-                            f'VKDDistiller: `{p["key"]}.{side}_channels`={given} but '
-                            f'"{p[side]}" gives {c} channels after pooling')
-                    p[f'{side}_channels'] = c
-        finally:
-            for model, mode in modes:
-                model.train(mode)
-            for recorders in (self.student_recorders, self.teacher_recorders):
-                for r in recorders.recorders.values():
-                    r.reset_data_buffer()
+    def _check_records(self):
+        """Given channels against the pooled dry-run records (the generic walk of
+        :class:`StrictConfigurableDistiller` then infers the omitted ones)."""
+        for p in self._pairs:
+            for side, from_student in (('student', True), ('teacher', False)):
+                c = self._pooled(p, from_student)
+                given = p.get(f'{side}_channels')
+                if given and given != c:
+                    source = getattr(getattr(self, f'{side}_recorders').recorders[
+                        f"{p['name']}_{side[0]}"], 'source', p[side])
+                    raise ValueError(
+                        f'VKDDistiller: `{p["key"]}.{side}_channels`={given} but '
+                        f'"{p[side]}" ({MODEL_KEYS[side]}.{source}) gives {c} channels '
+                        f'after pooling; set {KEY}.{p["key"]}.{side}_channels={c} or '
+                        'leave it out (inferred)')
 
-    def _init_recorders(self, prepare, model, side):
+    def _field_key(self, key, field):
+        """Name a pair's channels (``feature_pairs[i].student_channels``) instead of
+        the connector fields generated from them."""
+        for p in self._pairs:
+            n = p['name']
+            if key.startswith(f'{KEY}.connectors.{n}_s_conn'):
+                side = 'student' if field in ('in_channels', 'in_channel') else 'teacher'
+                return f'{KEY}.{p["key"]}.{side}_channels'
+            if key.startswith(f'{KEY}.connectors.{n}_t_conn'):
+                return f'{KEY}.{p["key"]}.teacher_channels'
+        return super()._field_key(key, field)
+
+    def _init_recorders(self, model, side):
         """Name the feature-pair key when a recorder source is missing (the generic
         error comes from :class:`.recorder_check.RecorderSourceCheckMixin`)."""
         try:
-            prepare(model)
+            super()._init_recorders(model, side)
         except (RecorderSourceError, AssertionError) as err:
             names = module_names(model)[:12]
             raise ValueError(
                 f'VKDDistiller: a {side} recorder source does not exist ({err}); '
                 f'`feature_pairs[i].{side}` / `{side}_recorders[*].source` must name a '
                 f'module of the {side} model, e.g. {names}') from None
-
-    def prepare_from_teacher(self, model):
-        self._init_recorders(super().prepare_from_teacher, model, 'teacher')
-        if self._built and self.dry_run_shape is None:
-            return
-        if getattr(self, '_student_model', None) is None:
-            raise RuntimeError('VKDDistiller: prepare_from_student must be called '
-                               'before prepare_from_teacher to infer channels')
-        # fills in missing channels; given channels are checked against the models
-        self.infer_channels(self._student_model[0], model)
-        if self._built:
-            self._student_model = None
-            return
-        maps = {}
-        for p in self._pairs:
-            for name, cfg in self._pair_connectors(p).items():
-                self.connectors[name] = build_razor_module(cfg)
-            maps.update(self._pair_mapping(p))
-        self._check_loss_forward_mappings(self.distill_losses, maps,
-                                          self.student_recorders,
-                                          self.teacher_recorders)
-        self.loss_forward_mappings.update(maps)
-        self._built = True
-        self._student_model = None
-
-    def prepare_from_student(self, model):
-        self._init_recorders(super().prepare_from_student, model, 'student')
-        # a list, so the student is not registered as a submodule of the distiller
-        self._student_model = [model]
-
-    def compute_distill_losses(self):
-        if not self._built:
-            raise RuntimeError(
-                'VKDDistiller: feature channels were never inferred; the algorithm '
-                'must call prepare_from_student / prepare_from_teacher (as '
-                'SingleTeacherDistill does), or give `student_channels` / '
-                '`teacher_channels` in every feature pair')
-        return super().compute_distill_losses()
 
     def get_record(self, recorder, from_student, record_idx=0, data_idx=None,
                    connector=None, connector_idx=None):

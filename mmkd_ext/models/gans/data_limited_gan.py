@@ -92,6 +92,8 @@ class DataLimitedGAN(BaseModel):
             raise ValueError('model.distill needs a discriminator with a distillation '
                              'head: set model.discriminator.distill_dims, e.g. '
                              '(1024, 512)')
+        if self.distill is not None:  # infers / checks student_dim and teacher_dim
+            self.distill.prepare(self.generator, self.discriminator, self.teacher)
 
     def _load_from_state_dict(self, *args, **kwargs):
         self._g_steps = None  # re-read num_g_steps after loading (resume)
