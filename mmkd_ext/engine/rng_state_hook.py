@@ -8,6 +8,18 @@ of Python's ``random``, NumPy's global RNG and torch (CPU, and every CUDA device
 resumed run repeat the uninterrupted one exactly (with ``num_workers=0`` or
 deterministic workers). Everything is stored as plain ints / strings / arrays / tensors,
 so ``weights_only=True`` loading keeps working.
+
+Paired seeds (``paired_streams=True``, the default): the runner seeds the RNGs once,
+before it builds the model, so whatever a distiller builds besides the student (a
+teacher, connectors, a prototype bank) shifts the random streams that initialise and
+then train the student: the same ``randomness.seed`` gave a student alone and a KD
+student different initial weights and augmentation. This hook therefore re-seeds
+(Python, NumPy, torch) from ``runner.seed`` twice: in ``before_run``, right before
+``init_weights`` (the student, built and initialised first by MMRazor's algorithms, so
+gets the same initial weights as when trained alone), and in ``before_train`` when not
+resuming (augmentation, dropout, GAN noise start from the same state for every method;
+the data order already follows ``runner.seed`` through the sampler). The two streams
+use different seeds derived from ``runner.seed`` (``numpy.random.SeedSequence``).
 """
 import random
 
@@ -34,6 +46,19 @@ def get_rng_state():
     return state
 
 
+def derived_seed(seed: int, stream: int) -> int:
+    """A 31-bit seed for ``stream`` (0: weight init, 1: training) of ``seed``."""
+    return int(np.random.SeedSequence([int(seed) % 2**63, stream]).generate_state(1)[0]
+               % 2**31)
+
+
+def seed_all(seed: int):
+    """Seed Python's ``random``, NumPy's global RNG and torch (every device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
 def set_rng_state(state):
     """Inverse of :func:`get_rng_state`."""
     random.setstate((state['python_version'], tuple(state['python']),
@@ -49,8 +74,22 @@ def set_rng_state(state):
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Keep RNG states in checkpoints (``default_hooks.rng_state`` in the runtime
-    base) so that ``--resume`` reproduces the uninterrupted run."""
+    base) so that ``--resume`` reproduces the uninterrupted run, and re-seed before
+    weight init and before training so that runs with the same seed are paired.
+
+    Args:
+        paired_streams (bool): re-seed from ``runner.seed`` in ``before_run`` and (when
+            not resuming) ``before_train``. Defaults to True.
+    """
     priority = 'VERY_LOW'
+
+    def __init__(self, paired_streams: bool = True):
+        self.paired_streams = paired_streams
+
+    def before_run(self, runner):
+        # called right before runner._init_model_weights()
+        if self.paired_streams and runner.seed is not None:
+            seed_all(derived_seed(runner.seed, 0))
 
     def before_save_checkpoint(self, runner, checkpoint):
         checkpoint['rng_state'] = get_rng_state()
@@ -78,3 +117,5 @@ class RNGStateHook(Hook):
         if pending is not None:
             set_rng_state(pending)
             self._pending = None
+        elif self.paired_streams and runner.seed is not None:
+            seed_all(derived_seed(runner.seed, 1))

@@ -7,16 +7,24 @@
    and (2048 tokens, 256 -> 256). Median time of ``--repeats`` and peak memory (CUDA:
    ``max_memory_allocated``; CPU: bytes saved for backward + parameters, as CPU has no
    allocator statistics).
-2. Full distillation step (``--step``): MMPretrain DeiT-tiny student (distilled, class +
-   distillation tokens) and a timm RegNetY-160 teacher (random weights) at batch 32:
-   CE + KL(distillation head, teacher) + VKD(projector(mean patch token),
-   layer-norm(teacher pooled 3024-d feature)), backward, AdamW step; linear and
-   orthogonal projectors interleaved in the same process.
+2. Full distillation step (``--step``), the direct measurement: MMPretrain DeiT-tiny
+   student (distilled, class + distillation tokens) and a timm RegNetY-160 teacher
+   (random weights) at batch 32: CE + KL(distillation head, teacher) +
+   VKD(projector(mean patch token), standardised teacher pooled 3024-d feature),
+   backward, AdamW step; the linear and the orthogonal step alternate (ABBA) in the same
+   process on the same batch, ``--step-repeats`` pairs; reported: the median of the
+   per-pair time ratios with its distribution-free 95 % CI
+   (``mmkd_ext.utils.study.interleaved_ratio``; >= 6 pairs for a CI).
+
+The numbers are measurements of the device they ran on (``RESULT`` names it): a CPU
+ratio is not comparable with the paper's GPU figure (+36 % training time for the
+orthogonal projector, DeiT on 8 GPUs), whose cost split between the backbone and the
+projector is different.
 
 Prints a markdown table, then one line ``RESULT <json>`` with the ratios to nn.Linear.
 
     python tools/benchmark/connector_overhead.py --quick            # a minute on CPU
-    python tools/benchmark/connector_overhead.py --step --step-repeats 3
+    python tools/benchmark/connector_overhead.py --quick --step --step-repeats 11
     python tools/benchmark/connector_overhead.py --shapes 256x192x3024 --maps polar linear
 """
 import argparse
@@ -173,6 +181,10 @@ def distill_step_factory(student, teacher, heads, projector, device):
 
 
 def step_table(args, device):
+    """Direct measurement: full distillation steps with the linear and with each
+    orthogonal projector, interleaved (ABBA) in the same process on the same inputs;
+    the median of the per-repeat time ratios and its distribution-free 95 % CI."""
+    from mmkd_ext.utils.study import interleaved_ratio
     student, teacher, heads = build_step_models(device, args.step_img_size)
     projs = {'linear': nn.Linear(192, 3024, bias=False).to(device)}
     for name in args.step_maps:
@@ -182,18 +194,22 @@ def step_table(args, device):
     x = torch.randn(args.step_batch, 3, args.step_img_size, args.step_img_size,
                     device=device)
     y = torch.randint(0, 1000, (args.step_batch, ), device=device)
-    times = {k: [] for k in steps}
-    for k in steps:  # warm-up
-        steps[k](x, y)
-    for _ in range(args.step_repeats):  # interleaved
-        for k, fn in steps.items():
-            t0 = CLOCK[0]()
-            fn(x, y)
-            times[k].append(CLOCK[0]() - t0)
-            print(f'  step {k:>14}: {times[k][-1]:.3f} s', file=sys.stderr, flush=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    return [(f'step b{args.step_batch}', k, med[k], None, med[k] / med['linear'])
-            for k in med], {f'step/{k}': round(med[k] / med['linear'], 4) for k in med}
+    rows, ratios = [], {}
+    for k in args.step_maps:
+        res = interleaved_ratio(lambda: steps['linear'](x, y), lambda: steps[k](x, y),
+                                repeats=args.step_repeats, warmup=1, clock=CLOCK[0])
+        print(f'  step {k} / linear: median {res["ratio"]:.4f} over {res["n"]} '
+              f'interleaved pairs, 95 % CI {res["ci_low"]} .. {res["ci_high"]}',
+              file=sys.stderr, flush=True)
+        if not rows:
+            rows.append((f'step b{args.step_batch}', 'linear', res['median_a'], None,
+                         1.0))
+        rows.append((f'step b{args.step_batch}', k, res['median_b'], None, res['ratio']))
+        ratios[f'step/{k}'] = round(res['ratio'], 4)
+        ratios[f'step/{k}_ci95'] = [None if v is None else round(v, 4)
+                                    for v in (res['ci_low'], res['ci_high'])]
+        ratios[f'step/{k}_pairs'] = res['n']
+    return rows, ratios
 
 
 def main(argv=None):
@@ -209,7 +225,8 @@ def main(argv=None):
     parser.add_argument('--step-maps', nargs='+', default=['cholesky_qr'])
     parser.add_argument('--step-batch', type=int, default=32)
     parser.add_argument('--step-img-size', type=int, default=224)
-    parser.add_argument('--step-repeats', type=int, default=5)
+    parser.add_argument('--step-repeats', type=int, default=11,
+                        help='interleaved pairs of full steps (>= 6 for a 95 %% CI)')
     parser.add_argument('--quick', action='store_true',
                         help='5 repeats, first shape, no max(d)^3 map at d > 1024')
     parser.add_argument('--threads', type=int, default=None)
@@ -231,6 +248,8 @@ def main(argv=None):
         rows += srows
         ratios.update(sratios)
     mem_col = 'peak MiB' if device.type == 'cuda' else 'saved+params MiB'
+    print(f'device: {device} ({torch.get_num_threads()} threads, {args.clock} clock); '
+          'ratios measured on this device only')
     print(f'| shape (N x d_s x d_t) | projector | time (ms) | {mem_col} | vs Linear |')
     print('|---|---|---|---|---|')
     for shape, name, t, mem, r in rows:

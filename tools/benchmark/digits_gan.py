@@ -1,24 +1,30 @@
-"""Digits generation study: data-limited BigGAN with discriminator distillation.
+"""Paired GAN study on digits: data-limited BigGAN with discriminator distillation.
 
-10% of the digits training images (144, subset seed 0), four students trained with the
-same code as the configs (``DataLimitedGAN.train_step``, ``GANOptimWrapperConstructor``,
-``GenerativeMetric``), without the runner's overhead:
+Every run trains a config under ``configs/`` through MMEngine's ``Runner`` (as
+``tools/train.py``), changed only in the seed, the paths and the number of iterations
+(``mmkd_ext.utils.study.apply_overrides``):
 
-* ``baseline``: DiffAugment (translation, cutout) BigGAN;
-* ``regression``: + KD-DLGAN-style two-sided regression of D's head to the teacher;
-* ``vkd_nonorm``: + VKD (orthogonal connector, unnormalised targets);
-* ``vkd_whiten``: + VKD with whitened targets.
+* two digits classifiers trained once on the whole training split (seed 0 / seed 1):
+  ``CONFIGS['teacher']`` (ResNet-18-w32, 256-d), the frozen teacher of the distilled
+  discriminators, and ``CONFIGS['fid_classifier']`` (ResNet-18-w8, 64-d), a *different*
+  network whose features give FID / precision / recall / density / coverage / IS;
+* per seed, the four GANs of the CPU-sized digits study (10 % of the training images,
+  16x16, BigGAN width 16, 500 G iterations, EMA G, 500 class-balanced samples against
+  the 360 test images): DiffAugment baseline, KD-DLGAN-style regression, VKD without
+  normalisation, VKD with whitening.
 
-Teacher: a digits classifier (MMPretrain ResNet_CIFAR-18, width 16, 128-d) trained once
-here; metrics: FID / precision / recall / density / coverage / IS on the features of a
-*different* digits classifier (ResNet_CIFAR-18, width 8, 64-d, other seed) trained once
-on the full training split; reference = the 360 test images; EMA G, 500 class-balanced
-samples. Models and schedule are sized for a 2-core CPU (see ``--help``).
+Seed ``s`` fixes G's and D's initial weights (D's distillation head is built after its
+shared layers), the data order and the noise / DiffAugment stream of every method
+(``RNGStateHook``), so methods are compared by paired FID differences (mean, 95 %
+t-interval, paired t-test; Wilcoxon from 10 seeds) against the baseline and against
+the regression baseline (``mmkd_ext.utils.study``). Results are appended per run to
+``<out>/results.jsonl`` (a restarted study resumes); writes ``<out>/report.{md,json}``,
+the plot (``--plot``, default ``docs/studies_digits_gan.png``) and the seed-0 sample
+grids (``--grid``, default ``docs/digits_gan_samples.png``); prints a progress line per
+run with an ETA and ``RESULT <json>``.
 
-    python tools/benchmark/digits_gan.py --seeds 3
-
-Prints a markdown table (mean +- std over seeds) and ``RESULT <json>``; writes a PNG
-of sample grids (``--png``).
+    python tools/benchmark/digits_gan.py                  # the study (docs/studies.md)
+    python tools/benchmark/digits_gan.py --quick --out /tmp/q   # end-to-end check
 """
 import argparse
 import json
@@ -27,246 +33,201 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
 
-import mmkd_ext  # noqa: E402,F401
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
+# The configs this study trains: the one table to edit when a config is renamed.
+CONFIGS = {
+    'teacher': 'configs/digits/resnet18-w32_20e_digits.py',
+    'fid_classifier': 'configs/digits/resnet18-w8_20e_digits.py',
+    'baseline': 'configs/gan/biggan-ch16_diffaug_digits-16px_10pct.py',
+    'regression': 'configs/vkd/biggan-ch16_digits-16px_10pct_regression.py',
+    'vkd_nonorm': 'configs/vkd/biggan-ch16_digits-16px_10pct_nonorm.py',
+    'vkd_whiten': 'configs/vkd/biggan-ch16_digits-16px_10pct.py',
+}
+CLASSIFIER_SEEDS = dict(teacher=0, fid_classifier=1)
 METHODS = ('baseline', 'regression', 'vkd_nonorm', 'vkd_whiten')
+LABELS = {
+    'baseline': 'DiffAugment baseline', 'regression': 'teacher regression (KD-DLGAN)',
+    'vkd_nonorm': 'VKD, no normalisation', 'vkd_whiten': 'VKD, whitening',
+}
+REFERENCES = ('baseline', 'regression')
+DEFAULTS = dict(seeds=5)  # iterations: as configured (500)
+KEYS = ('FID', 'precision', 'recall', 'density', 'coverage', 'IS')
+PREFIX = 'gen/'
 
 
-def classifier_cfg(width, feat_dim):
-    return dict(
-        type='ImageClassifier',
-        backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=width,
-                      base_channels=width, num_stages=4, out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=10, in_channels=feat_dim,
-                  loss=dict(type='CrossEntropyLoss')))
-
-
-def train_classifier(cfg, path, img_size, seed, epochs):
-    """Train an MMPretrain digits classifier on the full train split (cached)."""
-    from mmpretrain.registry import MODELS
-    from mmkd_ext.datasets import DigitsGANDataset
-    torch.manual_seed(seed)
-    model = MODELS.build(cfg)
-    test = DigitsGANDataset(split='test', img_size=img_size)
-
-    def norm(u8):
-        return (u8.float() - 39.6) / 73.6
-
-    if not osp.isfile(path):
-        train = DigitsGANDataset(split='train', img_size=img_size)
-        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
-                              weight_decay=5e-4, nesterov=True)
-        steps = epochs * ((len(train) + 63) // 64)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=steps)
-        model.train()
-        for _ in range(epochs):
-            perm = torch.randperm(len(train))
-            for i in range(0, len(train), 64):
-                idx = perm[i:i + 64]
-                x = F.pad(norm(train.images[idx]), (2, 2, 2, 2))
-                dy, dx = np.random.randint(0, 5, 2)  # random crop, pad 2
-                x = x[:, :, dy:dy + img_size, dx:dx + img_size]
-                logits = model.head(model.extract_feat(x))
-                loss = F.cross_entropy(logits, train.labels[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-        torch.save({'state_dict': model.state_dict()}, path)
-    model.load_state_dict(torch.load(path, weights_only=True)['state_dict'])
-    model.eval()
-    with torch.no_grad():
-        pred = model.head(model.extract_feat(norm(test.images))).argmax(1)
-    return float((pred == test.labels).float().mean())
-
-
-def build_gan(method, args, teacher_ckpt):
-    from mmkd_ext.registry import MODELS
-    nb = int(np.log2(args.img_size // 4))
-    model = dict(
-        type='DataLimitedGAN', num_classes=10, disc_steps=args.disc_steps,
-        generator=dict(type='BigGANGenerator', num_classes=10, z_dim=args.z_dim,
-                       ch=args.ch, bottom_width=4, num_blocks=nb),
-        discriminator=dict(type='BigGANDiscriminator', num_classes=10, ch=args.ch,
-                           num_blocks=nb + 1, num_down=nb),
-        diffaug_policy='translation,cutout', real_hflip=False,
-        ema_decay=args.ema_decay, ema_start=args.ema_start)
-    if method != 'baseline':
-        model['teacher'] = dict(
-            type='FrozenImageEncoder',
-            backbone=dict(classifier_cfg(16, 128), _scope_='mmpretrain'),
-            checkpoint=teacher_ckpt, ckpt_prefixes=dict(backbone=''),
-            key_hint='teacher', mean=[39.6] * 3, std=[73.6] * 3)
-        if method == 'regression':
-            model['discriminator']['distill_dims'] = (1024, 128)
-            model['distill'] = dict(type='DiscriminatorKD', student_dim=128,
-                                    teacher_dim=128, connector=None,
-                                    normalizer='none', loss_weight=args.kd_weight)
-        else:
-            model['discriminator']['distill_dims'] = (1024, 512)
-            model['distill'] = dict(
-                type='DiscriminatorKD', student_dim=512, teacher_dim=128,
-                connector=dict(type='OrthogonalConnector'),
-                normalizer='whiten' if method == 'vkd_whiten' else 'none',
-                loss_weight=args.kd_weight)
-    return MODELS.build(model)
-
-
-def run_one(method, seed, args, data, teacher_ckpt, metric_cfg):
-    from mmkd_ext.engine import GANOptimWrapperConstructor
-    from mmkd_ext.registry import METRICS
-    from mmkd_ext.datasets import GANNoiseDataset
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    model = build_gan(method, args, teacher_ckpt).train()
-    ow = GANOptimWrapperConstructor(dict(
-        generator=dict(optimizer=dict(type='Adam', lr=args.lr, betas=(0.0, 0.999))),
-        discriminator=dict(optimizer=dict(type='Adam', lr=args.lr,
-                                          betas=(0.0, 0.999)))))(model)
-    n = len(data)
-    per_iter = args.batch * args.disc_steps
-    t0 = time.time()
-    order = torch.randperm(n)
-    pos = 0
-    for it in range(args.iters):
-        if pos + per_iter > n:
-            order, pos = torch.randperm(n), 0
-        idx = order[pos:pos + per_iter] if per_iter <= n else torch.randint(
-            0, n, (per_iter, ))
-        pos += per_iter
-        log = model.train_step(dict(inputs=data.images[idx],
-                                    data_samples=data.labels[idx]), ow)
-        if (it + 1) % 50 == 0:
-            print(f'  {method} seed {seed} iter {it + 1}: loss_d '
-                  f'{float(log["loss_d"]):.3f} loss_g {float(log["loss_g"]):.3f} '
-                  f'({time.time() - t0:.0f} s)', flush=True)
-    train_s = time.time() - t0
-    model.eval()
-    metric = METRICS.build(metric_cfg)
-    noise = GANNoiseDataset(args.eval_samples, 10, args.z_dim, seed=1234)
-    for i in range(0, len(noise), 200):
-        out = model.val_step(dict(noise=noise.noise[i:i + 200],
-                                  label=noise.labels[i:i + 200]))
-        metric.process({}, out)
-    res = metric.compute_metrics(metric.results)
-    res['train_s'] = train_s
-    res['last_loss_g'] = float(log['loss_g'])
-    g = torch.Generator().manual_seed(0)
-    z = torch.randn(80, args.z_dim, generator=g)
-    grid = model.sample(z, torch.arange(10).repeat_interleave(8))
-    return res, grid
-
-
-def real_reference(metric_cfg, imgs):
-    from mmkd_ext.registry import METRICS
-    metric = METRICS.build(metric_cfg)
-    metric.process({}, [dict(fake_img=im) for im in imgs.float() / 127.5 - 1])
-    return metric.compute_metrics(metric.results)
-
-
-def fmt(vals):
-    vals = np.asarray(vals, dtype=float)
-    return f'{vals.mean():.3f} ± {vals.std():.3f}' if len(vals) > 1 else f'{vals[0]:.3f}'
-
-
-def main():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--seeds', type=int, default=3)
+    p.add_argument('--seeds', type=int, default=DEFAULTS['seeds'],
+                   help='seeds 0..N-1 (paired across methods)')
     p.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
-    p.add_argument('--iters', type=int, default=200, help='G iterations per run')
-    p.add_argument('--img-size', type=int, default=16)
-    p.add_argument('--ch', type=int, default=16, help='G / D width')
-    p.add_argument('--z-dim', type=int, default=64)
-    p.add_argument('--batch', type=int, default=16, help='images per D step')
-    p.add_argument('--disc-steps', type=int, default=2)
-    p.add_argument('--lr', type=float, default=5e-4)
-    p.add_argument('--ema-decay', type=float, default=0.99)
-    p.add_argument('--ema-start', type=int, default=100)
-    p.add_argument('--kd-weight', type=float, default=10.0)
-    p.add_argument('--eval-samples', type=int, default=500)
-    p.add_argument('--subset-ratio', type=float, default=0.1)
-    p.add_argument('--clf-epochs', type=int, default=4)
+    p.add_argument('--iters', type=int, default=None,
+                   help='G iterations per run (default: as configured, 500)')
+    p.add_argument('--clf-epochs', type=int, default=None,
+                   help='epochs of the two classifiers (default: as configured, 20)')
+    p.add_argument('--out', default='work_dirs/studies/digits_gan')
+    p.add_argument('--plot', default=None,
+                   help='plot path (default docs/studies_digits_gan.png; with --quick '
+                   '<out>/paired.png)')
+    p.add_argument('--grid', default=None,
+                   help='seed-0 sample grids of every method side by side (default '
+                   'docs/digits_gan_samples.png; with --quick <out>/samples.png)')
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--work-dir', default='work_dirs/benchmark/digits_gan')
-    p.add_argument('--png', default='docs/digits_gan_samples.png')
-    args = p.parse_args()
+    p.add_argument('--quick', action='store_true',
+                   help='2 seeds, 4 iterations, 1-epoch classifiers on 10 %% of the '
+                   'data: the end-to-end check of the test suite (not a result)')
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seeds, args.iters, args.clf_epochs = 2, 4, 1
+    if args.plot is None:
+        args.plot = osp.join(args.out, 'paired.png') if args.quick else \
+            'docs/studies_digits_gan.png'
+    if args.grid is None:
+        args.grid = osp.join(args.out, 'samples.png') if args.quick else \
+            'docs/digits_gan_samples.png'
+    return args
+
+
+def classifier(name, args, results, run_config):
+    rec = results.done(name, CLASSIFIER_SEEDS[name])
+    if rec is not None and rec.get('checkpoint') and osp.isfile(rec['checkpoint']):
+        print(f'{name}: resumed (top-1 {rec["metrics"].get("accuracy/top1", 0):.2f} %)',
+              flush=True)
+        return rec['checkpoint']
+    res = run_config(CONFIGS[name], osp.join(args.out, name), CLASSIFIER_SEEDS[name],
+                     epochs=args.clf_epochs, data_fraction=0.1 if args.quick else None,
+                     threads=args.threads)
+    results.append(name, CLASSIFIER_SEEDS[name], res['metrics'], res['seconds'],
+                   checkpoint=res['checkpoint'])
+    print(f'{name}: top-1 {res["metrics"].get("accuracy/top1", 0):.2f} % '
+          f'({res["seconds"]:.1f} s)', flush=True)
+    return res['checkpoint']
+
+
+def sample_grids(args, methods):
+    """Seed-0 grids written by GANSampleGridHook, side by side."""
+    import glob
+
+    import torch
+    import torch.nn.functional as F
+    from torchvision.io import read_image
+    from torchvision.utils import save_image
+    tiles = []
+    for m in methods:
+        found = sorted(glob.glob(osp.join(args.out, f'{m}_seed0', '**', '*.png'),
+                                 recursive=True), key=osp.getmtime)
+        found = [f for f in found if 'vis_data' not in f]
+        if not found:
+            return None
+        tiles.append(F.pad(read_image(found[-1]).float() / 255, (2, 2, 0, 0), value=1))
+    if len({t.shape for t in tiles}) != 1:
+        return None
+    os.makedirs(osp.dirname(osp.abspath(args.grid)), exist_ok=True)
+    save_image(torch.cat(tiles, 2), args.grid)
+    return args.grid
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.setdefault('OMP_NUM_THREADS', str(args.threads))
+    os.chdir(REPO)
+    import torch
     torch.set_num_threads(args.threads)
-    os.makedirs(args.work_dir, exist_ok=True)
-    from mmkd_ext.datasets import DigitsGANDataset
-    t_start = time.time()
-    pre = f'{args.work_dir}/clf_s{args.img_size}'
-    metric_ckpt, teacher_ckpt = pre + '_w8_seed0.pth', pre + '_w16_seed1.pth'
-    acc_metric = train_classifier(classifier_cfg(8, 64), metric_ckpt, args.img_size, 0,
-                                  args.clf_epochs)
-    acc_teacher = train_classifier(classifier_cfg(16, 128), teacher_ckpt, args.img_size,
-                                   1, args.clf_epochs)
-    print(f'metric classifier (w8) test acc {acc_metric:.4f}; teacher (w16) test acc '
-          f'{acc_teacher:.4f}; {time.time() - t_start:.0f} s', flush=True)
-    metric_cfg = dict(
-        type='GenerativeMetric',
-        feature_extractor=dict(type='ClassifierFeatureExtractor',
-                               model=dict(classifier_cfg(8, 64), _scope_='mmpretrain'),
-                               checkpoint=metric_ckpt, mean=[39.6] * 3, std=[73.6] * 3),
-        real_dataset=dict(type='DigitsGANDataset', split='test', img_size=args.img_size),
-        prdc_num=360, prdc_k=5, is_splits=10,
-        real_stats_cache=f'{pre}_w8_seed0_test_feats.npz')
-    data = DigitsGANDataset(split='train', img_size=args.img_size,
-                            subset_ratio=args.subset_ratio, subset_seed=0)
-    refs = {'real train 10% (144)': real_reference(metric_cfg, data.images),
-            'real train 100% (1437)': real_reference(
-                metric_cfg, DigitsGANDataset(split='train', img_size=args.img_size).images)}
-    results, grids = {m: [] for m in args.methods}, {}
-    for seed in range(args.seeds):
-        for method in args.methods:
-            res, grid = run_one(method, seed, args, data, teacher_ckpt, metric_cfg)
-            results[method].append(res)
-            if seed == 0:
-                grids[method] = grid
-            print(f'seed {seed} {method}: FID {res["FID"]:.3f} P {res["precision"]:.3f}'
-                  f' R {res["recall"]:.3f} D {res["density"]:.3f} C '
-                  f'{res["coverage"]:.3f} IS {res["IS"]:.3f} ({res["train_s"]:.0f} s)',
-                  flush=True)
-        # after every seed: table, PNG and RESULT so far (the last one is final)
-        report(args, seed + 1, results, grids, refs, acc_metric, acc_teacher, t_start)
+    import mmpretrain  # noqa: F401
 
+    import mmkd_ext  # noqa: F401  (import once; every run is a fork of this process)
+    from mmkd_ext.utils.study import (Progress, ResultsFile, markdown_tables, mean_sd,
+                                      paired_report, plot_paired, run_config,
+                                      unpaired_warning)
+    for m in ['teacher', 'fid_classifier'] + list(args.methods):
+        if not osp.isfile(CONFIGS[m]):
+            raise SystemExit(f'config of {m!r} not found: {CONFIGS[m]} (edit CONFIGS '
+                             f'at the top of {__file__})')
+    warning = unpaired_warning({m: CONFIGS[m] for m in args.methods})
+    if warning:
+        print(warning, flush=True)
+    out = args.out
+    settings = dict(study='digits_gan', iters=args.iters, clf_epochs=args.clf_epochs,
+                    quick=args.quick)
+    results = ResultsFile(osp.join(out, 'results.jsonl'), settings)
+    t_start = time.perf_counter()
+    teacher_ckpt = classifier('teacher', args, results, run_config)
+    fid_ckpt = classifier('fid_classifier', args, results, run_config)
+    paths = {'model.teacher.checkpoint': teacher_ckpt,
+             'val_evaluator.feature_extractor.checkpoint': fid_ckpt,
+             'test_evaluator.feature_extractor.checkpoint': fid_ckpt}
 
-def report(args, n_seeds, results, grids, refs, acc_metric, acc_teacher, t_start):
-    keys = ('FID', 'precision', 'recall', 'density', 'coverage', 'IS')
-    print(f'\nDigits, {args.subset_ratio:.0%} of the training images, {args.iters} G '
-          f'iterations, {args.img_size}x{args.img_size}, width {args.ch}, '
-          f'{n_seeds} seed(s); features of the w8 digits classifier '
-          f'(test acc {acc_metric:.3f}); teacher w16 (test acc {acc_teacher:.3f})\n')
-    print('| method | ' + ' | '.join(keys) + ' | train s/run |')
-    print('|---' * (len(keys) + 2) + '|')
-    for name, ref in refs.items():
-        print(f'| {name} | ' + ' | '.join(f'{ref[k]:.3f}' for k in keys) + ' | - |')
-    summary = {}
-    for method, runs in results.items():
-        summary[method] = {k: [r[k] for r in runs] for k in keys + ('train_s', )}
-        print(f'| {method} | ' + ' | '.join(fmt(summary[method][k]) for k in keys) +
-              f' | {np.mean(summary[method]["train_s"]):.0f} |')
-    if args.png and grids:
-        from torchvision.utils import make_grid, save_image
-        os.makedirs(osp.dirname(args.png) or '.', exist_ok=True)
-        tiles = [make_grid((grids[m].float() + 1) / 2, nrow=8, padding=1, pad_value=1)
-                 for m in args.methods]
-        save_image(torch.cat([F.pad(t, (2, 2, 0, 0), value=1) for t in tiles], 2),
-                   args.png)
-        print(f'\nsample grids (seed 0; columns: {", ".join(args.methods)}; rows: '
-              f'classes 0-9): {args.png}')
-    total = time.time() - t_start
-    print(f'total {total:.0f} s')
+    runs = [(s, m) for s in range(args.seeds) for m in args.methods]
+    progress = Progress(len(runs))
+    fid = PREFIX + 'FID'
+    for seed, method in runs:
+        rec = results.done(method, seed)
+        if rec is not None:
+            print(progress.line(method, seed, f'FID {rec["metrics"][fid]:.3f}',
+                                rec['seconds'], resumed=True), flush=True)
+            continue
+        work_dir = osp.join(out, f'{method}_seed{seed}')
+        opts = dict(paths) if method != 'baseline' else {
+            k: v for k, v in paths.items() if not k.startswith('model.')}
+        res = run_config(CONFIGS[method], work_dir, seed, iters=args.iters,
+                         cfg_options=opts, threads=args.threads)
+        if fid not in res['metrics']:
+            raise RuntimeError(f'{method} seed {seed}: no {fid} in the validation '
+                               f'metrics {sorted(res["metrics"])}')
+        results.append(method, seed, res['metrics'], res['seconds'],
+                       train_seconds=round(res['train_seconds'], 2),
+                       config=CONFIGS[method])
+        for f in os.listdir(work_dir):
+            if f.endswith('.pth'):
+                os.remove(osp.join(work_dir, f))
+        m = res['metrics']
+        summary = (f'FID {m[fid]:.3f} P {m[PREFIX + "precision"]:.3f} R '
+                   f'{m[PREFIX + "recall"]:.3f} IS {m[PREFIX + "IS"]:.3f}')
+        print(progress.line(method, seed, summary, res['seconds']), flush=True)
+
+    def seeded(key):
+        vals = results.values(PREFIX + key, args.methods)
+        return {m: {s: v for s, v in by.items() if s < args.seeds}
+                for m, by in vals.items()}
+
+    report = paired_report(seeded('FID'), REFERENCES)
+    others = {k: seeded(k) for k in KEYS[1:]}
+    extra = {m: {k: '{:.3f} +- {:.3f}'.format(*mean_sd(others[k][m].values())[:2])
+                 for k in KEYS[1:]} for m in args.methods}
+    clf = {n: results.done(n, CLASSIFIER_SEEDS[n]) for n in CLASSIFIER_SEEDS}
+    acc = {n: (r['metrics'].get('accuracy/top1') if r else None) for n, r in clf.items()}
+    it = args.iters or 500
+    header = (f'Digits GAN, paired study: 10 % of the training images (144), 16x16, '
+              f'BigGAN width 16, {it} G iterations, {args.seeds} seeds; FID etc. on the '
+              f'features of the ResNet-18-w8 digits classifier (top-1 '
+              f'{acc["fid_classifier"] or float("nan"):.2f} %) against the 360 test '
+              f'images; teacher ResNet-18-w32 (top-1 {acc["teacher"] or float("nan"):.2f}'
+              f' %). FID: lower is better.')
+    table = markdown_tables(report, LABELS, 'FID', digits=3, extra=extra)
+    os.makedirs(out, exist_ok=True)
+    with open(osp.join(out, 'report.md'), 'w') as f:
+        f.write(header + '\n\n' + (warning + '\n\n' if warning else '') + table
+                + '\n')
+    with open(osp.join(out, 'report.json'), 'w') as f:
+        json.dump(dict(settings=settings, seeds=args.seeds, unpaired=warning,
+                       classifier_top1=acc,
+                       configs=CONFIGS, report=report,
+                       other_metrics={k: {m: list(v.values()) for m, v in d.items()}
+                                      for k, d in others.items()}), f, indent=1)
+    plot_paired(report, LABELS, args.plot,
+                f'Digits GAN study: 10 % data, {it} G iterations', 'FID',
+                higher_is_better=False)
+    grid = sample_grids(args, args.methods)
+    total = time.perf_counter() - t_start
+    print('\n' + header + '\n\n' + table)
+    print(f'\nreport: {out}/report.md, report.json; plot: {args.plot}; sample grids '
+          f'(seed 0; {", ".join(args.methods)}): {grid}; total {total:.0f} s')
     print('RESULT ' + json.dumps(dict(
-        args=vars(args), seeds_done=n_seeds,
-        classifier_acc=dict(metric=acc_metric, teacher=acc_teacher),
-        reference={k: {m: v[m] for m in keys} for k, v in refs.items()},
-        runs=summary, total_s=total)), flush=True)
+        settings=settings, seeds=args.seeds, unpaired=warning, classifier_top1=acc,
+        methods=report['methods'], differences=report['differences'],
+        plot=args.plot, grid=grid, total_s=round(total, 1))), flush=True)
+    return report
 
 
 if __name__ == '__main__':

@@ -191,11 +191,14 @@ class BigGANDiscriminator(nn.Module):
         self.linear = sn(nn.Linear(ch, 1))
         self.embed = sn(nn.Embedding(num_classes, ch))
         self.distill_head = None
+        # shared layers first: the same seed gives a discriminator with and without a
+        # distillation head the same shared weights (paired studies, docs/studies.md)
+        init_normal_(self, init_std)
         if distill_dims:
             dims = [ch] + list(distill_dims)
             self.distill_head = nn.Sequential(*[
                 sn(nn.Linear(dims[i], dims[i + 1])) for i in range(len(dims) - 1)])
-        init_normal_(self, init_std)
+            init_normal_(self.distill_head, init_std)
 
     def forward(self, x, y, return_feat: bool = False):
         if x.dim() != 4:
