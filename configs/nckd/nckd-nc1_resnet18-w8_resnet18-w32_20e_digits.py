@@ -9,7 +9,7 @@ nc_labels = dict(from_student=True, recorder='labels', data_idx=1)
 model = dict(
     distiller=dict(
         type='NCKDDistiller',
-        bank=dict(num_classes=10, feat_dim=256, mode='online', momentum=None),
+        bank=dict(num_classes=10, mode='online', momentum=None),
         bank_forward_mappings=dict(
             preds_T=dict(from_student=False, recorder='feat', data_idx=0),
             labels=nc_labels),
@@ -17,9 +17,7 @@ model = dict(
             feat=dict(type='ModuleOutputs', source='neck'),
             labels=dict(type='ModuleInputs', source='head.loss_module')),
         teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        connectors=dict(
-            nc_proj=dict(
-                type='OrthogonalConnector', in_channels=64, out_channels=256)),
+        connectors=dict(nc_proj=dict(type='OrthogonalConnector')),  # 64 -> 256
         distill_losses=dict(
             loss_nc1=dict(
                 type='NC1AlignLoss', mode='contrastive', temperature=0.1,

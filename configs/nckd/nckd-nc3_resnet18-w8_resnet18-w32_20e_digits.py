@@ -12,15 +12,13 @@ model = dict(
             _delete_=True,
             type='NC3Head',
             num_classes=10,
-            in_channels=64,
             class_weights='prototypes',
-            projector=dict(
-                type='OrthogonalConnector', in_channels=64, out_channels=256),
+            projector=dict(type='OrthogonalConnector'),  # widths inferred
             scale=16.0,
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     distiller=dict(
         type='NCKDDistiller',
-        bank=dict(num_classes=10, feat_dim=256, mode='online', momentum=None),
+        bank=dict(num_classes=10, mode='online', momentum=None),
         bank_forward_mappings=dict(
             preds_T=dict(from_student=False, recorder='feat', data_idx=0),
             labels=dict(from_student=True, recorder='labels', data_idx=1)),

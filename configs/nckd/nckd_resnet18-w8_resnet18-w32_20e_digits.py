@@ -11,7 +11,9 @@
 #   256-d neck feature and the labels (bank_forward_mappings), logs its coverage as
 #   distill.bank_coverage, and hands it to NC1 and to the student's NC3Head;
 # * the student's head is NC3Head: an OrthogonalConnector projects the 64-d student
-#   feature into the teacher's 256-d space (g), the class weights are the bank's
+#   feature into the teacher's 256-d space (g; both widths, the head's in_channels and
+#   the bank's feat_dim are inferred from the models when the algorithm is built),
+#   the class weights are the bank's
 #   normalised centred teacher prototypes (no trainable class weights; kept in the
 #   head's fc.prototypes buffer for evaluation without the distiller);
 # * NC1 / NC2 read g(h^S) from the head's projector (one projection per step);
@@ -28,10 +30,8 @@ model = dict(
             _delete_=True,
             type='NC3Head',
             num_classes=10,
-            in_channels=64,
             class_weights='prototypes',
-            projector=dict(
-                type='OrthogonalConnector', in_channels=64, out_channels=256),
+            projector=dict(type='OrthogonalConnector'),
             scale=16.0,
             learnable_scale=False,
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
@@ -40,7 +40,7 @@ model = dict(
         # file mode: python tools/analysis_tools/extract_prototypes.py \
         #   configs/digits/resnet18-w32_20e_digits.py TEACHER.pth --out protos.pth
         # then bank=dict(..., mode='file', path='protos.pth')
-        bank=dict(num_classes=10, feat_dim=256, mode='online', momentum=None),
+        bank=dict(num_classes=10, mode='online', momentum=None),
         bank_forward_mappings=dict(preds_T=nc_teacher_feat, labels=nc_labels),
         student_recorders=dict(
             proj=dict(type='ModuleOutputs', source='head.projector'),

@@ -7,17 +7,7 @@ _base_ = [
     '../_base_/models/cifar100_crd_zoo.py',
     '../_base_/distill/cifar100_nckd_kd.py',
 ]
-student = _base_.wrn_16_2
-teacher = _base_.wrn_40_2
-d_s, d_t = student.head.in_channels, teacher.head.in_channels  # 128, 128
 model = dict(
-    architecture=dict(
-        student,
-        head=dict(
-            _base_.nc3_head,
-            in_channels=d_s,
-            projector=dict(_base_.nc3_head.projector, in_channels=d_s,
-                           out_channels=d_t))),
-    teacher=teacher,
-    teacher_ckpt='checkpoints/cifar100/wrn_40_2.pth',
-    distiller=dict(bank=dict(feat_dim=d_t)))
+    architecture=dict(_base_.wrn_16_2, head=_base_.nc3_head),  # widths inferred
+    teacher=_base_.wrn_40_2,
+    teacher_ckpt='checkpoints/cifar100/wrn_40_2.pth')

@@ -9,5 +9,5 @@ _base_ = [
 model = dict(
     discriminator=dict(distill_dims=(1024, 512)),
     teacher=_base_.digits_teacher,
-    distill=dict(_base_.vkd_distill, teacher_dim=256),
+    distill=_base_.vkd_distill,  # 512 -> 256: widths inferred
 )

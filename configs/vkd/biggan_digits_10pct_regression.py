@@ -3,4 +3,4 @@
 _base_ = ['./biggan_digits_10pct.py']
 model = dict(
     discriminator=dict(distill_dims=(1024, 256)),
-    distill=dict(connector=None, normalizer='none', student_dim=256))
+    distill=dict(connector=None, normalizer='none'))

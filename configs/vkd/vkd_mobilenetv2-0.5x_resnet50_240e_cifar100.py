@@ -11,9 +11,6 @@ teacher_ckpt = 'checkpoints/cifar100/ResNet50.pth'
 model = dict(
     architecture=_base_.mobilenetv2_half,
     teacher=_base_.resnet50,
-    teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        connectors=dict(
-            vkd_s=dict(in_channels=1280, out_channels=2048))))
+    teacher_ckpt=teacher_ckpt)  # connector widths: inferred from the models
 # lr 0.01 for MobileNetV2 / ShuffleNet students (CRD protocol)
 optim_wrapper = dict(optimizer=dict(lr=0.01))

@@ -11,9 +11,6 @@ teacher_ckpt = 'checkpoints/cifar100/wrn_40_2.pth'
 model = dict(
     architecture=_base_.shufflenetv1,
     teacher=_base_.wrn_40_2,
-    teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        connectors=dict(
-            vkd_s=dict(in_channels=960, out_channels=128))))
+    teacher_ckpt=teacher_ckpt)  # connector widths: inferred from the models
 # lr 0.01 for MobileNetV2 / ShuffleNet students (CRD protocol)
 optim_wrapper = dict(optimizer=dict(lr=0.01))

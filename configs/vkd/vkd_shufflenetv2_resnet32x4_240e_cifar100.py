@@ -11,9 +11,6 @@ teacher_ckpt = 'checkpoints/cifar100/resnet32x4.pth'
 model = dict(
     architecture=_base_.shufflenetv2,
     teacher=_base_.resnet32x4,
-    teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        connectors=dict(
-            vkd_s=dict(in_channels=1024, out_channels=256))))
+    teacher_ckpt=teacher_ckpt)  # connector widths: inferred from the models
 # lr 0.01 for MobileNetV2 / ShuffleNet students (CRD protocol)
 optim_wrapper = dict(optimizer=dict(lr=0.01))

@@ -11,7 +11,4 @@ teacher_ckpt = 'checkpoints/cifar100/ResNet50.pth'
 model = dict(
     architecture=_base_.vgg8,
     teacher=_base_.resnet50,
-    teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        connectors=dict(
-            vkd_s=dict(in_channels=512, out_channels=2048))))
+    teacher_ckpt=teacher_ckpt)  # connector widths: inferred from the models

@@ -9,17 +9,16 @@
 #   teacher width) and the bank's normalised centred teacher class means as fixed
 #   class weights; NC1 / NC2 read g(h^S) from the head's projector; labels come from
 #   the student head's loss-module input (data_idx=1 is the target).
-# A pair config sets `architecture` (its head: `nc3_head` with the widths), `teacher`,
-# `teacher_ckpt` and the bank's `feat_dim` (the teacher width).
+# A pair config sets `architecture` (its head: `nc3_head`), `teacher` and
+# `teacher_ckpt`; the head's widths and the bank's `feat_dim` (the teacher width) are
+# inferred from the models when the algorithm is built (docs/custom_student.md).
 _base_ = ['./cifar100_kd.py']
 
 nc3_head = dict(
     type='NC3Head',
     num_classes=100,
-    in_channels=None,  # student width
     class_weights='prototypes',
-    projector=dict(
-        type='OrthogonalConnector', in_channels=None, out_channels=None),
+    projector=dict(type='OrthogonalConnector'),  # student -> teacher width
     scale=16.0,
     learnable_scale=False,
     loss=dict(type='CrossEntropyLoss', loss_weight=1.0))
@@ -30,7 +29,7 @@ nc_teacher_feat = dict(from_student=False, recorder='feat', data_idx=0)
 model = dict(
     distiller=dict(
         type='NCKDDistiller',
-        bank=dict(num_classes=100, feat_dim=None, mode='online', momentum=None),
+        bank=dict(num_classes=100, mode='online', momentum=None),
         bank_forward_mappings=dict(preds_T=nc_teacher_feat, labels=nc_labels),
         student_recorders=dict(
             proj=dict(type='ModuleOutputs', source='head.projector'),
@@ -44,8 +43,7 @@ model = dict(
                 type='NC2StructureLoss', teacher_means='batch', loss_weight=5.0)),
         loss_forward_mappings=dict(
             loss_nc1=dict(preds_S=nc_proj, labels=nc_labels),
-            loss_nc2=dict(
-                preds_S=nc_proj, labels=nc_labels, preds_T=nc_teacher_feat))))
+            loss_nc2=dict(preds_S=nc_proj, labels=nc_labels, preds_T=nc_teacher_feat))))
 
 # NC metrics of the student (nc/...) and the teacher at every validation
 val_evaluator = [

@@ -1,9 +1,9 @@
 # VKD discriminator distillation: D head 256 -> 1024 -> 512, one orthogonal connector
 # shared by real and fake, whitened teacher targets, smooth-L1 VKD loss (x10).
+# student_dim (D's distill_dims[-1]) and teacher_dim (the teacher's embedding) are
+# inferred from the models when the GAN is built (set them to have them checked).
 vkd_distill = dict(
     type='DiscriminatorKD',
-    student_dim=512,
-    teacher_dim=512,
     connector=dict(type='OrthogonalConnector'),
     normalizer='whiten',  # 'standardize' | 'none' | a normalizer config
     loss=dict(type='VKDLoss', loss_type='smooth_l1', beta=1.0),
