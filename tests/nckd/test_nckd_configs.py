@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 import mmkd_ext  # noqa: F401
 
@@ -34,9 +34,9 @@ def test_nckd_config_builds_and_steps(path):
     from mmrazor.registry import MODELS
     assert len(CONFIGS) == 4
     cfg = Config.fromfile(path)
-    init_default_scope('mmrazor')
     cfg.model.teacher_ckpt = None
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmrazor'):  # no scope leaks to others
+        model = MODELS.build(cfg.model)
     model.train()
     data = model.data_preprocessor(digits_batch(), True)
     losses = model(**data, mode='loss')

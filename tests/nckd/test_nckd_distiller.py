@@ -83,7 +83,17 @@ def test_checkpoint_round_trip_restores_the_bank(algorithm):
 def test_converted_student_head_evaluates_alone(algorithm):
     """The student config alone (plain MMPretrain) + the architecture.* weights."""
     from mmpretrain.registry import MODELS as CLS_MODELS
-    student_cfg = copy.deepcopy(Config.fromfile(CFG).model.architecture)
+
+    from mmkd_ext.models.distillers import student_cfg_with_widths
+    model_cfg = Config.fromfile(CFG).model
+    # the shipped head leaves its widths out: alone, the student cannot infer them
+    with pytest.raises(RuntimeError, match='never inferred.*student_cfg_with_widths'):
+        CLS_MODELS.build(copy.deepcopy(model_cfg.architecture)).eval()(
+            torch.randn(2, 3, 32, 32), mode='tensor')
+    student_cfg = student_cfg_with_widths(model_cfg)
+    assert student_cfg.head.in_channels == 64
+    assert (student_cfg.head.projector.in_channels,
+            student_cfg.head.projector.out_channels) == (64, 256)
     fresh = CLS_MODELS.build(student_cfg)
     x = torch.randn(2, 3, 32, 32)
     with pytest.raises(RuntimeError, match='neither a PrototypeBank nor loaded'):
@@ -112,8 +122,9 @@ def test_errors_name_the_config_keys():
                        r'"nope" is not in model\.distiller\.teacher_recorders'):
         build(bad)
     bad = copy.deepcopy(cfg)
-    bad.distiller.bank.feat_dim = 128
-    with pytest.raises(ValueError, match=r'\(10, 128\).*projector\.out_channels'):
+    bad.distiller.bank.feat_dim = 128  # the teacher's neck gives 256
+    with pytest.raises(ValueError, match=r'model\.distiller\.bank\.feat_dim: 128 given, '
+                       r'but teacher recorder "feat" \(model\.teacher\.neck.*256'):
         build(bad)
     bad = copy.deepcopy(cfg)
     bad.distiller.pop('bank')

@@ -121,8 +121,11 @@ def test_b07_feature_pair_key_typo():
 
 
 def test_b08_channels_neither_given_nor_inferable():
+    # channels left out are inferred by the build-time dry run; without it
+    # (dry_run_shape=False) they must be given
     raises(ValueError, lambda: razor_build(dict(
-        type='VKDDistiller', feature_pairs=[dict(student='neck', teacher='neck')])),
+        type='VKDDistiller', dry_run_shape=False,
+        feature_pairs=[dict(student='neck', teacher='neck')])),
         'feature_pairs[0]', '`student_channels`', '`dry_run_shape`')
 
 

@@ -42,12 +42,12 @@ def _vkd_losses(records, key):
 def _trained_connector(repo_root, cfg_path, options, ckpt_path):
     """Build the algorithm from the shipped config (+ the run's options), load the
     trained checkpoint strictly, and return its one OrthogonalConnector."""
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
     cfg = Config.fromfile(osp.join(repo_root, cfg_path))
     cfg.merge_from_dict(options)
-    init_default_scope(cfg.get('default_scope', 'mmrazor'))
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmrazor')):
+        model = MODELS.build(cfg.model)  # (no default scope leaks to later tests)
     state = safe_torch_load(ckpt_path, key_hint='test checkpoint')['state_dict']
     model.load_state_dict(state, strict=True)
     conns = [

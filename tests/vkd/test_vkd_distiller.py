@@ -66,18 +66,25 @@ def test_wrong_channels_are_clear_errors(repo_root):
                   teacher_pool='gap', student_channels=32)]
     with pytest.raises(ValueError, match=r'feature_pairs\[0\].student_channels`=32'):
         MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs))
-    # explicit but wrong channels, no dry run: the first step names the pair
+    # explicit but wrong channels: found by the build-time dry run (with the default
+    # input derived from the models), before any training step
     pairs = [dict(student='neck', teacher='neck', student_pool='gap',
                   teacher_pool='gap', student_channels=32, teacher_channels=256)]
-    algo = MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=None))
-    with pytest.raises(ValueError, match=r'feature_pairs\[0\].*in_channels`=32'):
-        algo.loss(*_batch())
+    with pytest.raises(ValueError, match=r'feature_pairs\[0\].student_channels`=32 but '
+                       r'"neck" \(model.architecture.neck\) gives 64'):
+        MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=None))
     # both given and a dry run: checked when the algorithm is built
     pairs[0].update(student_channels=64, teacher_channels=128)
     with pytest.raises(ValueError, match=r'teacher_channels`=128 .* gives 256'):
         MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs))
-    with pytest.raises(ValueError, match='dry_run_shape'):
-        MODELS.build(_algo_cfg(repo_root, dry_run_shape=None))
+    # no dry run at all: every channel must be given
+    with pytest.raises(ValueError, match='dry_run_shape` is False'):
+        MODELS.build(_algo_cfg(repo_root, dry_run_shape=False))
+    # no dry run and wrong explicit channels: the first step still names the pair
+    pairs[0].update(student_channels=32, teacher_channels=256)
+    algo = MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=False))
+    with pytest.raises(ValueError, match=r'feature_pairs\[0\].*in_channels`=32'):
+        algo.loss(*_batch())
     with pytest.raises(KeyError, match='unknown keys'):
         MODELS.build(_algo_cfg(repo_root, feature_pairs=[
             dict(student='neck', teacher='neck', student_pol='gap')]))
