@@ -110,16 +110,16 @@ def test_distillation_configs_found():
     names = ' '.join(DISTILL)
     for family in ('vkd/vkd_vgg8_resnet50_240e_cifar100.py',
                    'nckd/nckd_wrn-16-2_wrn-40-2_240e_cifar100.py',
-                   'kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py',
-                   'vkd/deit-tiny_regnety160_300e_in1k.py',
-                   'vkd/deit-small_regnety160_300e_in1k.py',
+                   'kd/kd_resnet18-w8_resnet18-w32_20e_digits.py',
+                   'vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py',
+                   'vkd/vkd_deit-small-convstem_regnety160_300e_in1k.py',
                    'vkd/vkd_vidt-swin-nano_vidt-swin-base_50e_coco.py',
                    'vkd/vkd_vidt-swin-nano_vidt-swin-tiny_12e_digits.py',
                    'vkd/vkd_vidt-swin-nano_vidt-swin-small_50e_coco.py',
                    'token_matching/'
                    'token-matching_vidt-swin-nano_vidt-swin-base_50e_coco.py',
-                   'vkd/biggan_cifar10_10pct.py',
-                   'vkd/biggan_digits_10pct.py'):
+                   'vkd/vkd_biggan-diffaug_clip-vit-b32_125k_cifar10-10pct.py',
+                   'vkd/vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py'):
         assert f'configs/{family}' in names, family
     # plain trainings are not distillation configs
     assert 'configs/vidt/vidt_swin-base_50e_coco.py' not in DISTILL
@@ -175,7 +175,7 @@ def test_groups_share_the_teacher_key():
 def test_control_mmrazor_single_teacher_distill_is_not_strict(wrong_teacher_file):
     """The check above can fail: MMRazor's own ``SingleTeacherDistill`` builds with the
     same wrong file (it only logs the unmatched keys and keeps a random teacher)."""
-    config = 'configs/kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py'
+    config = 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'
     cfg = copy.deepcopy(CONFIGS[config])
     cfg.model.type = 'SingleTeacherDistill'
     cfg.model.teacher_ckpt = wrong_teacher_file

@@ -19,7 +19,7 @@
 # * NC1 / NC2 read g(h^S) from the head's projector (one projection per step);
 # * labels come from a ModuleInputs recorder on the student head's loss module
 #   (ClsHead calls loss_module(cls_score, target, ...): data_idx=1 is the target).
-_base_ = ['../kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py']
+_base_ = ['../kd/kd_resnet18-w8_resnet18-w32_20e_digits.py']
 
 nc_labels = dict(from_student=True, recorder='labels', data_idx=1)
 nc_proj = dict(from_student=True, recorder='proj')

@@ -6,7 +6,7 @@
 # Train the teacher first:
 #   python tools/train.py configs/digits/resnet18-w32_20e_digits.py
 #   python tools/train.py configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py
-_base_ = ['../kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py']
+_base_ = ['../kd/kd_resnet18-w8_resnet18-w32_20e_digits.py']
 
 model = dict(
     distiller=dict(

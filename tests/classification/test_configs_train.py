@@ -22,7 +22,7 @@ CIFAR_DISTILL = sorted(
     glob.glob(osp.join(REPO, 'configs/vkd/vkd_*_cifar100.py')) +
     glob.glob(osp.join(REPO, 'configs/nckd/nckd_*_cifar100.py')))
 CIFAR_PLAIN = sorted(glob.glob(osp.join(REPO, 'configs/cifar100/*.py')))
-IMAGENET = sorted(glob.glob(osp.join(REPO, 'configs/vkd/deit-*_in1k.py')))
+IMAGENET = sorted(glob.glob(osp.join(REPO, 'configs/vkd/vkd_deit-*_in1k.py')))
 NO_CKPT = ['default_hooks.checkpoint.interval=-1',
            'default_hooks.checkpoint.save_last=False']
 
@@ -262,9 +262,9 @@ def test_imagenet_config_trains(config, imagenet_runs, scalars):
 
 
 def test_deit_config_contents():
-    tiny = Config.fromfile(osp.join(REPO, 'configs/vkd/deit-tiny_regnety160_300e_in1k.py'))
+    tiny = Config.fromfile(osp.join(REPO, 'configs/vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py'))
     small = Config.fromfile(
-        osp.join(REPO, 'configs/vkd/deit-small_regnety160_300e_in1k.py'))
+        osp.join(REPO, 'configs/vkd/vkd_deit-small-convstem_regnety160_300e_in1k.py'))
     assert tiny.model.architecture.backbone.arch == 'deit-tiny'
     assert small.model.architecture.backbone.arch == 'deit-small'
     for cfg, dim in ((tiny, 192), (small, 384)):

@@ -20,8 +20,8 @@ from mmkd_ext.models.backbones.conv_stem_deit import conv_stem_out_size
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENTS = osp.join(REPO, 'configs/_base_/models/deit-distilled_in1k.py')
-TINY_CFG = osp.join(REPO, 'configs/vkd/deit-tiny_regnety160_300e_in1k.py')
-SMALL_CFG = osp.join(REPO, 'configs/vkd/deit-small_regnety160_300e_in1k.py')
+TINY_CFG = osp.join(REPO, 'configs/vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py')
+SMALL_CFG = osp.join(REPO, 'configs/vkd/vkd_deit-small-convstem_regnety160_300e_in1k.py')
 
 # (parameters, published GFLOPs) at 224 px with the two 1000-way classifiers
 EXPECTED = {'tiny': (6_633_104, 4.50), 'small': (23_797_520, 11.1)}

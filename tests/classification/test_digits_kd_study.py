@@ -19,7 +19,7 @@ import torch
 CONFIGS = {
     'teacher': 'configs/digits/resnet18-w32_20e_digits.py',
     'student': 'configs/digits/resnet18-w8_20e_digits.py',
-    'kd': 'configs/kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py',
+    'kd': 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py',
     'vkd': 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py',
     'nckd': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits.py',
 }

@@ -13,7 +13,7 @@ import mmkd_ext  # noqa: F401  (allowlists MMEngine checkpoint types)
 
 TEACHER_CFG = 'configs/digits/resnet18-w32_20e_digits.py'
 STUDENT_CFG = 'configs/digits/resnet18-w8_20e_digits.py'
-KD_CFG = 'configs/kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py'
+KD_CFG = 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'
 # small and deterministic: 20% of the training split, no random augmentation,
 # every iteration logged
 FAST = [

@@ -17,7 +17,7 @@ import mmkd_ext  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOC = osp.join(REPO, 'docs', 'custom_student.md')
-EXAMPLE = 'biggan-d32_digits_10pct.py'
+EXAMPLE = 'vkd_biggan-diffaug-d32_resnet18-w32_3k_digits-10pct.py'
 TINY = {  # CPU-sized: 16x16 images, small G, width-4 teacher / metric classifier
     'model.teacher.backbone.backbone.stem_channels': 4,
     'model.teacher.backbone.backbone.base_channels': 4,

@@ -8,9 +8,9 @@ import os.path as osp
 
 import torch
 
-CONFIGS = ('configs/gan/biggan-ch16_diffaug_digits-16px_10pct.py',
-           'configs/vkd/biggan-ch16_digits-16px_10pct_regression.py',
-           'configs/vkd/biggan-ch16_digits-16px_10pct.py')
+CONFIGS = ('configs/gan/biggan-diffaug-ch16_0.5k_digits-16px-10pct.py',
+           'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_regression.py',
+           'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct.py')
 
 
 def test_same_seed_same_generator_and_shared_discriminator(repo_root, tmp_path):

@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from mmkd_ext.compat import safe_torch_load
 
-CFG = 'configs/vkd/biggan_digits_10pct.py'
+CFG = 'configs/vkd/vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py'
 
 
 def save_random(cfg_dict, path, seed):

@@ -19,7 +19,7 @@ import torch
 import mmkd_ext  # noqa: F401  (applies compat, registers modules)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-VKD_CFG = osp.join(REPO, 'configs/vkd/vkd-distiller_resnet18-w8_resnet18-w32_20e_digits.py')
+VKD_CFG = osp.join(REPO, 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py')
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +145,7 @@ def test_b10_recorder_source_missing_vkd_distiller():
 def test_b11_recorder_source_missing_configurable_distiller():
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(
-        REPO, 'configs/kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py'))
+        REPO, 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'))
     cfg.model.teacher_ckpt = None
     cfg.model.distiller.student_recorders.fc.source = 'head.fcc'
     raises(ValueError, lambda: razor_build(cfg.model), 'student_recorders', 'head.fcc')

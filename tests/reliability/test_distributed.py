@@ -91,6 +91,6 @@ def test_nckd_two_ranks_equal_one_double_batch(tmp_path, run_tool, repo_root):
     """NC1 + online bank: the bank's sums and counts are all-reduced, so the bank
     saved by rank 0 equals the bank of the single run that saw all samples."""
     sd = _compare(
-        repo_root, 'configs/nckd/nckd-nc1_resnet18-w8_resnet18-w32_20e_digits.py',
+        repo_root, 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc1-only.py',
         tmp_path, run_tool)
     assert any('bank' in k or 'prototype' in k for k in sd)

@@ -178,7 +178,7 @@ def _digits_kd_model(tmp_ckpt, algorithm):
     from mmengine.config import Config
     from mmrazor.registry import MODELS
     cfg = Config.fromfile(osp.join(
-        REPO, 'configs/kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py'))
+        REPO, 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'))
     cfg.model.type = algorithm
     cfg.model.teacher_ckpt = tmp_ckpt
     return MODELS.build(cfg.model)

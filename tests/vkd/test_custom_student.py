@@ -88,7 +88,7 @@ def projector(algorithm, name):
 
 
 STANDARD = 'vkd_mobilenetv2-0.5x_resnet18-w32_20e_digits.py'
-COMPACT = 'vkd-distiller_shufflenetv2-0.5x_resnet18-w32_20e_digits.py'
+COMPACT = 'vkd_shufflenetv2-0.5x_resnet18-w32_20e_digits_vkd-distiller.py'
 
 
 def test_standard_distiller_mobilenetv2_student_trains(tmp_path, teacher_ckpt):

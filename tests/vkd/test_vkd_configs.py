@@ -13,7 +13,7 @@ from mmkd_ext.models.connectors import OrthogonalConnector
 from mmkd_ext.models.utils.orthogonal import orthogonality_error
 
 RAW = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py'
-DISTILLER = 'configs/vkd/vkd-distiller_resnet18-w8_resnet18-w32_20e_digits.py'
+DISTILLER = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
 FAST = [
     'train_cfg.max_epochs=1',
     'train_cfg.val_begin=2',

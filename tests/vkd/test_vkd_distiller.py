@@ -10,7 +10,7 @@ import mmkd_ext  # noqa: F401
 from mmkd_ext.models.connectors import OrthogonalConnector
 from mmkd_ext.models.utils.orthogonal import orthogonality_error
 
-CFG = 'configs/vkd/vkd-distiller_resnet18-w8_resnet18-w32_20e_digits.py'
+CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
 
 
 def _algo_cfg(repo_root, **distiller):

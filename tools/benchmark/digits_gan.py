@@ -40,10 +40,10 @@ sys.path.insert(0, REPO)
 CONFIGS = {
     'teacher': 'configs/digits/resnet18-w32_20e_digits.py',
     'fid_classifier': 'configs/digits/resnet18-w8_20e_digits.py',
-    'baseline': 'configs/gan/biggan-ch16_diffaug_digits-16px_10pct.py',
-    'regression': 'configs/vkd/biggan-ch16_digits-16px_10pct_regression.py',
-    'vkd_nonorm': 'configs/vkd/biggan-ch16_digits-16px_10pct_nonorm.py',
-    'vkd_whiten': 'configs/vkd/biggan-ch16_digits-16px_10pct.py',
+    'baseline': 'configs/gan/biggan-diffaug-ch16_0.5k_digits-16px-10pct.py',
+    'regression': 'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_regression.py',
+    'vkd_nonorm': 'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_nonorm.py',
+    'vkd_whiten': 'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct.py',
 }
 CLASSIFIER_SEEDS = dict(teacher=0, fid_classifier=1)
 METHODS = ('baseline', 'regression', 'vkd_nonorm', 'vkd_whiten')

@@ -40,12 +40,12 @@ sys.path.insert(0, REPO)
 CONFIGS = {
     'teacher': 'configs/digits/resnet18-w32_20e_digits.py',
     'student': 'configs/digits/resnet18-w8_20e_digits.py',
-    'kd': 'configs/kd/kd_logits_resnet18-w8_resnet18-w32_20e_digits.py',
+    'kd': 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py',
     'vkd': 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py',
     'nckd': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits.py',
-    'nckd-nc1': 'configs/nckd/nckd-nc1_resnet18-w8_resnet18-w32_20e_digits.py',
-    'nckd-nc2': 'configs/nckd/nckd-nc2_resnet18-w8_resnet18-w32_20e_digits.py',
-    'nckd-nc3': 'configs/nckd/nckd-nc3_resnet18-w8_resnet18-w32_20e_digits.py',
+    'nckd-nc1': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc1-only.py',
+    'nckd-nc2': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc2-only.py',
+    'nckd-nc3': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc3-only.py',
 }
 LABELS = {
     'student': 'student alone', 'kd': 'logit KD (T=4)',

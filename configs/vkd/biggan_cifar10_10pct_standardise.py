@@ -1,3 +1,0 @@
-# Variant of biggan_cifar10_10pct.py: per-dimension standardised teacher targets instead of whitening.
-_base_ = ['./biggan_cifar10_10pct.py']
-model = dict(distill=dict(normalizer='standardize'))

@@ -1,0 +1,3 @@
+# Variant of vkd_biggan-diffaug_clip-vit-b32_125k_cifar10-10pct.py: unnormalised teacher targets.
+_base_ = ['./vkd_biggan-diffaug_clip-vit-b32_125k_cifar10-10pct.py']
+model = dict(distill=dict(normalizer='none'))

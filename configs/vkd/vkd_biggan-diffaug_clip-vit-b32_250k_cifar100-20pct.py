@@ -1,0 +1,13 @@
+# VKD discriminator distillation (CLIP ViT-B/32 teacher, orthogonal connector,
+# whitened targets) on the DiffAugment-BigGAN, CIFAR100 20% data.
+# Teacher weights: see configs/_base_/gan/clip-vit-b32_teacher.py.
+_base_ = [
+    '../gan/biggan-diffaug_250k_cifar100-20pct.py',
+    '../_base_/gan/clip-vit-b32_teacher.py',
+    '../_base_/gan/vkd_disc_distill.py',
+]
+model = dict(
+    discriminator=dict(distill_dims=(1024, 512)),
+    teacher=_base_.clip_teacher,
+    distill=_base_.vkd_distill,
+)

@@ -1,0 +1,13 @@
+# VKD discriminator distillation on the small digits BigGAN (10% data): D head
+# 64 -> 1024 -> 512, orthogonal connector 512 -> 256 (rows orthonormal), whitened
+# targets of the frozen ResNet-18-w32 digits teacher (256-d).
+_base_ = [
+    '../gan/biggan-diffaug_3k_digits-10pct.py',
+    '../_base_/gan/digits_teacher.py',
+    '../_base_/gan/vkd_disc_distill.py',
+]
+model = dict(
+    discriminator=dict(distill_dims=(1024, 512)),
+    teacher=_base_.digits_teacher,
+    distill=_base_.vkd_distill,  # 512 -> 256: widths inferred
+)

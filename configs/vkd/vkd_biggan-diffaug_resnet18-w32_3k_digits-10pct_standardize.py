@@ -1,0 +1,3 @@
+# Variant of vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py: per-dimension standardised teacher targets.
+_base_ = ['./vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py']
+model = dict(distill=dict(normalizer='standardize'))
