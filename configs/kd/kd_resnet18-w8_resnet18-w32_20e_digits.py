@@ -23,15 +23,15 @@ model = dict(
     distiller=dict(
         type='StrictConfigurableDistiller',
         student_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
+            logits=dict(type='ModuleOutputs', source='head.fc')),
         teacher_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
+            logits=dict(type='ModuleOutputs', source='head.fc')),
         distill_losses=dict(
             loss_kl=dict(type='KLDivergence', tau=4, loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_kl=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc')))),
+                preds_S=dict(from_student=True, recorder='logits'),
+                preds_T=dict(from_student=False, recorder='logits')))),
 )
 find_unused_parameters = True
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -55,7 +55,8 @@ model = dict(
         type='StrictConfigurableDistiller',
         student_recorders=dict(
             tokens=dict(type='ModuleOutputs', source='backbone.ln1'),
-            dist_logits=dict(type='ModuleOutputs', source='head.layers.head_dist')),
+            # the distillation-token head's logits
+            logits=dict(type='ModuleOutputs', source='head.layers.head_dist')),
         teacher_recorders=dict(
             feat=dict(type='ModuleOutputs', source='model.head.global_pool'),
             logits=dict(type='ModuleOutputs', source='model.head.fc')),
@@ -73,13 +74,13 @@ model = dict(
         distill_losses=dict(
             loss_vkd=dict(
                 type='VKDLoss', loss_type='smooth_l1', beta=1.0, loss_weight=1.0),
-            loss_dist=dict(type='KLDivergence', tau=1, loss_weight=1.0)),
+            loss_kl=dict(type='KLDivergence', tau=1, loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_vkd=dict(
                 preds_S=dict(from_student=True, recorder='tokens', connector='vkd_s'),
                 preds_T=dict(from_student=False, recorder='feat', connector='vkd_t')),
-            loss_dist=dict(
-                preds_S=dict(from_student=True, recorder='dist_logits'),
+            loss_kl=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
                 preds_T=dict(from_student=False, recorder='logits')))),
 )
 find_unused_parameters = False

@@ -14,14 +14,14 @@ model = dict(
         student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
         teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
         connectors=dict(
-            vkd_proj=dict(type='OrthogonalConnector', parametrization='cholesky_qr'),
-            vkd_norm=dict(type='FeatureStandardizer', mode='sample')),
+            vkd_s=dict(type='OrthogonalConnector', parametrization='cholesky_qr'),
+            vkd_t=dict(type='FeatureStandardizer', mode='sample')),
         distill_losses=dict(
             loss_vkd=dict(type='VKDLoss', loss_type='smooth_l1', beta=1.0,
                           loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_vkd=dict(
                 preds_S=dict(from_student=True, recorder='feat', data_idx=0,
-                             connector='vkd_proj'),
+                             connector='vkd_s'),
                 preds_T=dict(from_student=False, recorder='feat', data_idx=0,
-                             connector='vkd_norm')))))
+                             connector='vkd_t')))))

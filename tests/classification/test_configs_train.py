@@ -177,7 +177,7 @@ def test_cifar_distill_config_trains(config, cifar_runs, scalars):
     train, val = training_records(scalars, job['work'])
     assert [r['iter'] for r in train] == [1, 2]
     distill = [k for k in train[0] if k.startswith('distill.loss')]
-    expected = {'distill.loss_kd'} | (
+    expected = {'distill.loss_kl'} | (
         {'distill.loss_vkd'} if 'vkd_' in config else
         {'distill.loss_nc1', 'distill.loss_nc2'})
     assert set(distill) == expected
@@ -256,7 +256,7 @@ def test_imagenet_config_trains(config, imagenet_runs, scalars):
     train, val = training_records(scalars, job['work'])
     assert [r['iter'] for r in train] == [1, 2]
     for r in train:
-        for key in ('loss', 'distill.loss_vkd', 'distill.loss_dist'):
+        for key in ('loss', 'distill.loss_vkd', 'distill.loss_kl'):
             assert math.isfinite(r[key]), key
     assert val and 'accuracy/top1' in val[-1]
 

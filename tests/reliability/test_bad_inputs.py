@@ -147,7 +147,7 @@ def test_b11_recorder_source_missing_configurable_distiller():
     cfg = Config.fromfile(osp.join(
         REPO, 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'))
     cfg.model.teacher_ckpt = None
-    cfg.model.distiller.student_recorders.fc.source = 'head.fcc'
+    cfg.model.distiller.student_recorders.logits.source = 'head.fcc'
     raises(ValueError, lambda: razor_build(cfg.model), 'student_recorders', 'head.fcc')
 
 

@@ -93,14 +93,14 @@ COMPACT = 'vkd_shufflenetv2-0.5x_resnet18-w32_20e_digits_vkd-distiller.py'
 
 def test_standard_distiller_mobilenetv2_student_trains(tmp_path, teacher_ckpt):
     cfg = doc_config(STANDARD, tmp_path)
-    assert 'in_channels' not in cfg.model.distiller.connectors.vkd_proj
+    assert 'in_channels' not in cfg.model.distiller.connectors.vkd_s
     runner = build_runner(cfg, tmp_path, teacher_ckpt)
     algorithm = runner.model
-    proj = projector(algorithm, 'vkd_proj')
+    proj = projector(algorithm, 'vkd_s')
     assert (proj.in_channels, proj.out_channels) == (1280, 256)
     assert algorithm.distiller.inferred_widths == {
-        'model.distiller.connectors.vkd_proj.in_channels': 1280,
-        'model.distiller.connectors.vkd_proj.out_channels': 256}
+        'model.distiller.connectors.vkd_s.in_channels': 1280,
+        'model.distiller.connectors.vkd_s.out_channels': 256}
     # built before the optimizer: the projector is trained
     before = proj.raw_weight.detach().clone()
     train_two_iterations(runner, 'distill.loss_vkd')
@@ -108,11 +108,11 @@ def test_standard_distiller_mobilenetv2_student_trains(tmp_path, teacher_ckpt):
 
 
 @pytest.mark.parametrize('key,value,message', [
-    ('in_channels', 64, r'model\.distiller\.connectors\.vkd_proj\.in_channels: 64 given, '
+    ('in_channels', 64, r'model\.distiller\.connectors\.vkd_s\.in_channels: 64 given, '
      r'but student recorder "feat" \(model\.architecture\.neck, data_idx 0\) gives 1280 '
      r'channels'),
     ('out_channels', 128, r'model\.distiller\.distill_losses\.loss_vkd \(VKDLoss\) gets '
-     r'tensors of different shapes: preds_S \(2, 128\) .*vkd_proj\.out_channels=128.*'
+     r'tensors of different shapes: preds_S \(2, 128\) .*vkd_s\.out_channels=128.*'
      r'preds_T \(2, 256\) = teacher recorder "feat" \(model\.teacher\.neck'),
 ])
 def test_standard_distiller_wrong_width_fails_at_build(tmp_path, teacher_ckpt, key,
@@ -120,7 +120,7 @@ def test_standard_distiller_wrong_width_fails_at_build(tmp_path, teacher_ckpt, k
     cfg = doc_config(STANDARD, tmp_path)
     with pytest.raises(WidthError, match=message):
         build_model(cfg, teacher_ckpt,
-                    **{f'model.distiller.connectors.vkd_proj.{key}': value})
+                    **{f'model.distiller.connectors.vkd_s.{key}': value})
 
 
 def test_vkd_distiller_shufflenetv2_student_trains(tmp_path, teacher_ckpt):
@@ -149,6 +149,6 @@ def test_dry_run_shape_and_its_errors(tmp_path, teacher_ckpt):
         build_model(cfg, teacher_ckpt,
                     **{'model.distiller.dry_run_shape': (2, 1, 16, 16)})
     with pytest.raises(WidthError, match=r'dry_run_shape is False.*'
-                       r'model\.distiller\.connectors\.vkd_proj'):
+                       r'model\.distiller\.connectors\.vkd_s'):
         build_model(doc_config(STANDARD, tmp_path), teacher_ckpt,
                     **{'model.distiller.dry_run_shape': False})

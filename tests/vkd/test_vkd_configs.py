@@ -59,7 +59,7 @@ def _trained_connector(repo_root, cfg_path, options, ckpt_path):
 
 
 @pytest.mark.parametrize('cfg,key', [
-    (RAW, 'model.distiller.connectors.vkd_proj.init'),
+    (RAW, 'model.distiller.connectors.vkd_s.init'),
     (DISTILLER, 'model.distiller.feature_pairs.0.init'),
 ])
 def test_config_trains_and_connector_stays_orthogonal(cfg, key, tmp_path, teacher_ckpt,

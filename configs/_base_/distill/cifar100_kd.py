@@ -21,14 +21,11 @@ model = dict(
     teacher_ckpt=None,
     distiller=dict(
         type='StrictConfigurableDistiller',
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_kd=dict(type='KLDivergence', tau=4, loss_weight=1.0)),
+        student_recorders=dict(logits=dict(type='ModuleOutputs', source='head.fc')),
+        teacher_recorders=dict(logits=dict(type='ModuleOutputs', source='head.fc')),
+        distill_losses=dict(loss_kl=dict(type='KLDivergence', tau=4, loss_weight=1.0)),
         loss_forward_mappings=dict(
-            loss_kd=dict(
+            loss_kl=dict(
                 preds_S=dict(from_student=True, recorder='logits'),
                 preds_T=dict(from_student=False, recorder='logits')))),
 )

@@ -71,7 +71,7 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
       that produce it.
 
     Errors are :class:`~.widths.WidthError` (a ``ValueError``) and name the config key
-    to change, e.g. ``model.distiller.connectors.vkd_proj.in_channels: 64 given, but
+    to change, e.g. ``model.distiller.connectors.vkd_s.in_channels: 64 given, but
     student recorder "feat" (model.architecture.neck) gives 32 channels``. Recorder
     sources that are not in a model raise :class:`~.recorder_check.RecorderSourceError`
     naming ``distiller.{student,teacher}_recorders.<name>.source``.
