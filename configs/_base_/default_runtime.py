@@ -25,3 +25,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# plain validation / test loops (here rather than in the schedules, so that a method
+# base next to a schedule, e.g. _base_/distill/kd.py, can set its own val_cfg)
+val_cfg = dict()
+test_cfg = dict()

@@ -6,5 +6,4 @@ _base_ = [
     '../_base_/schedules/digits_sgd_20e.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    data_preprocessor=_base_.data_preprocessor, **_base_.student_model)
+model = dict(data_preprocessor=_base_.data_preprocessor, **_base_.student_model)

@@ -24,8 +24,7 @@ val_evaluator = dict(
     prdc_num=360)
 test_evaluator = val_evaluator
 optim_wrapper = dict(
-    generator=dict(optimizer=dict(lr=5e-4)),
-    discriminator=dict(optimizer=dict(lr=5e-4)))
+    generator=dict(optimizer=dict(lr=5e-4)), discriminator=dict(optimizer=dict(lr=5e-4)))
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))
 custom_hooks = [dict(type='GANSampleGridHook', interval=max_iters, per_class=8)]

@@ -25,10 +25,8 @@ model = dict(
         loss_forward_mappings=dict(
             loss_nc1=dict(
                 preds_S=dict(
-                    from_student=True, recorder='feat', data_idx=0,
-                    connector='nc_proj'),
-                labels=nc_labels))),
-)
+                    from_student=True, recorder='feat', data_idx=0, connector='nc_proj'),
+                labels=nc_labels))), )
 val_evaluator = [
     dict(type='mmpretrain.Accuracy', topk=(1, )),
     dict(type='mmpretrain.NeuralCollapseMetric'),

@@ -19,8 +19,7 @@ model = dict(
             loss_nc2=dict(
                 preds_S=dict(from_student=True, recorder='feat', data_idx=0),
                 labels=dict(from_student=True, recorder='labels', data_idx=1),
-                preds_T=dict(from_student=False, recorder='feat', data_idx=0)))),
-)
+                preds_T=dict(from_student=False, recorder='feat', data_idx=0)))), )
 val_evaluator = [
     dict(type='mmpretrain.Accuracy', topk=(1, )),
     dict(type='mmpretrain.NeuralCollapseMetric'),

@@ -6,7 +6,7 @@
 #   python tools/train.py configs/nckd/nckd_resnet8x4_resnet32x4_240e_cifar100.py
 _base_ = [
     '../_base_/models/cifar100_crd_zoo.py',
-    '../_base_/distill/cifar100_nckd_kd.py',
+    '../_base_/distill/cifar100_nckd.py',
 ]
 model = dict(
     architecture=dict(_base_.resnet8x4, head=_base_.nc3_head),  # widths inferred

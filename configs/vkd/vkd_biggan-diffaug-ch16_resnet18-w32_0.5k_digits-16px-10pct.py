@@ -4,14 +4,15 @@
 # teacher (configs/digits/resnet18-w32_20e_digits.py, 256-d, fed with the
 # normalisation it was trained with), smooth L1, weight 10.
 #   python tools/train.py configs/digits/resnet18-w32_20e_digits.py
-#   python tools/train.py configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct.py
+#   python tools/train.py \
+#       configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct.py
 _base_ = [
     '../gan/biggan-diffaug-ch16_0.5k_digits-16px-10pct.py',
     '../_base_/gan/digits_teacher.py',
     '../_base_/gan/vkd_disc_distill.py',
 ]
 model = dict(
-    discriminator=dict(distill_dims=(1024, 512)),
+    discriminator=dict(distill_dims=_base_.distill_dims),
     teacher=dict(_base_.digits_teacher, mean=[77.8] * 3, std=[81.2] * 3),
-    distill=dict(_base_.vkd_distill, teacher_dim=256),
+    distill=_base_.vkd_distill,
 )

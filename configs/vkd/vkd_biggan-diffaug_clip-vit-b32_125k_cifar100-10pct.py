@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/gan/vkd_disc_distill.py',
 ]
 model = dict(
-    discriminator=dict(distill_dims=(1024, 512)),
+    discriminator=dict(distill_dims=_base_.distill_dims),
     teacher=_base_.clip_teacher,
     distill=_base_.vkd_distill,
 )

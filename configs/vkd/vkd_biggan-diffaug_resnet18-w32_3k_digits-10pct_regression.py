@@ -1,5 +1,6 @@
-# Variant of vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py: KD-DLGAN-style two-sided regression baseline.
-# The head regresses the 256-d teacher embedding directly (head 64 -> 1024 -> 256).
+# Variant of vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py:
+# KD-DLGAN-style two-sided regression baseline: the D head regresses the 256-d
+# teacher embedding directly (head -> 1024 -> 256; no connector, no normalization).
 _base_ = ['./vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py']
 model = dict(
     discriminator=dict(distill_dims=(1024, 256)),

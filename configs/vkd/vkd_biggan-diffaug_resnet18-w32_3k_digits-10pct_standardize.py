@@ -1,3 +1,4 @@
-# Variant of vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py: per-dimension standardised teacher targets.
+# Variant of vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py:
+# per-dimension standardized teacher targets instead of whitening.
 _base_ = ['./vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py']
 model = dict(distill=dict(normalizer='standardize'))

@@ -2,7 +2,8 @@
 # TimmClassifier), 300 epochs: the run of the VKD reference code (github:roymiles/vkd,
 # train.py / engine.py / models/deit.py, `--student-model deit_ti_distilled`).
 # Published top-1: 78.3 with VKD (74.5 DeiT distilled, 72.2 without teacher).
-#   python tools/train.py configs/vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py --amp \
+#   python tools/train.py \
+#       configs/vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py --amp \
 #       --cfg-options model.teacher_ckpt=checkpoints/regnety_160-a5fe301d.pth
 # Student (configs/_base_/models/deit-distilled_in1k.py): the reference's DeiT with a
 # convolutional stem, a distillation token that is the mean of the patch embeddings and
@@ -26,8 +27,6 @@ _base_ = [
 ]
 default_scope = 'mmrazor'
 teacher_ckpt = 'checkpoints/regnety_160-a5fe301d.pth'
-student_dim = 192
-teacher_dim = 3024
 
 student = _base_.deit_tiny_convstem
 teacher = dict(
@@ -65,10 +64,8 @@ model = dict(
                 type='SequentialConnector',
                 connectors=[
                     dict(type='TokenMeanPoolConnector', num_skip_tokens=2),
-                    dict(
-                        type='OrthogonalConnector',
-                        in_channels=student_dim,
-                        out_channels=teacher_dim),
+                    # widths inferred from the models: 192 (384 for DeiT-S) -> 3024
+                    dict(type='OrthogonalConnector'),
                 ]),
             vkd_t=dict(type='FeatureStandardizer', mode='sample')),
         distill_losses=dict(

@@ -1,11 +1,11 @@
 # VKD, CIFAR-100 (CRD protocol, 240 epochs): mobilenetv2-0.5x student <- resnet50 teacher.
 # Published VKD top-1: 70.65 (Miles et al., CVPR 2024). Teacher: the public CRD
-# checkpoint ResNet50.pth (RepDistiller / mdistiller layout, loaded strictly), or an MMEngine
-# checkpoint of configs/cifar100/resnet50_240e_cifar100.py.
+# checkpoint ResNet50.pth (RepDistiller / mdistiller layout, loaded strictly) or
+# an MMEngine checkpoint of configs/cifar100/resnet50_240e_cifar100.py.
 #   python tools/train.py configs/vkd/vkd_mobilenetv2-0.5x_resnet50_240e_cifar100.py
 _base_ = [
     '../_base_/models/cifar100_crd_zoo.py',
-    '../_base_/distill/cifar100_vkd_kd.py',
+    '../_base_/distill/cifar100_vkd.py',
 ]
 teacher_ckpt = 'checkpoints/cifar100/ResNet50.pth'
 model = dict(

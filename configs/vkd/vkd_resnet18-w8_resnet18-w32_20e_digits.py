@@ -1,27 +1,22 @@
-# VKD (orthogonal projection + teacher standardisation + smooth L1) of the digits
-# student (64-d `neck` feature) from the digits teacher (256-d), written with MMRazor's
-# ConfigurableDistiller (as StrictConfigurableDistiller, from the KD base config), on
-# top of the logit KD term of the KD base config. The projector's widths (64 -> 256)
-# are inferred from the two models when the algorithm is built.
+# VKD (orthogonal projection + teacher standardization + smooth L1;
+# configs/_base_/distill/vkd.py, on top of its logit-KD term) of the digits student
+# (64-d `neck` feature) from the digits teacher (256-d), written with MMRazor's
+# recorders / connectors / mappings (StrictConfigurableDistiller); the same run with
+# VKDDistiller is the `_vkd-distiller` variant. The projector's widths (64 -> 256) are
+# inferred from the two models when the algorithm is built.
 # Train the teacher first:
 #   python tools/train.py configs/digits/resnet18-w32_20e_digits.py
 #   python tools/train.py configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py
-_base_ = ['../kd/kd_resnet18-w8_resnet18-w32_20e_digits.py']
-
+_base_ = [
+    '../_base_/models/digits_resnet18-w32.py',
+    '../_base_/models/digits_resnet18-w8.py',
+    '../_base_/datasets/digits_bs32.py',
+    '../_base_/schedules/digits_sgd_20e.py',
+    '../_base_/distill/vkd.py',
+]
+teacher_ckpt = 'work_dirs/resnet18-w32_20e_digits/epoch_20.pth'
 model = dict(
-    distiller=dict(
-        # `neck` (GlobalAveragePooling) returns a 1-tuple: data_idx=0 below.
-        student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        connectors=dict(
-            vkd_s=dict(type='OrthogonalConnector', parametrization='cholesky_qr'),
-            vkd_t=dict(type='FeatureStandardizer', mode='sample')),
-        distill_losses=dict(
-            loss_vkd=dict(type='VKDLoss', loss_type='smooth_l1', beta=1.0,
-                          loss_weight=1.0)),
-        loss_forward_mappings=dict(
-            loss_vkd=dict(
-                preds_S=dict(from_student=True, recorder='feat', data_idx=0,
-                             connector='vkd_s'),
-                preds_T=dict(from_student=False, recorder='feat', data_idx=0,
-                             connector='vkd_t')))))
+    data_preprocessor=_base_.data_preprocessor,
+    architecture=_base_.student_model,
+    teacher=_base_.teacher_model,
+    teacher_ckpt=teacher_ckpt)

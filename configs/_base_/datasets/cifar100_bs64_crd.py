@@ -20,16 +20,14 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=4,
     dataset=dict(
-        type=dataset_type, data_root=data_root, split='train',
-        pipeline=train_pipeline),
+        type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=64,
     num_workers=4,
     dataset=dict(
-        type=dataset_type, data_root=data_root, split='test',
-        pipeline=test_pipeline),
+        type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, 5))

@@ -19,16 +19,14 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=0,
     dataset=dict(
-        type=dataset_type, split='train', img_size=img_size,
-        pipeline=train_pipeline),
+        type=dataset_type, split='train', img_size=img_size, pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=64,
     num_workers=0,
     dataset=dict(
-        type=dataset_type, split='test', img_size=img_size,
-        pipeline=test_pipeline),
+        type=dataset_type, split='test', img_size=img_size, pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))

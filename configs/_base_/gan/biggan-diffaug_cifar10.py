@@ -9,10 +9,19 @@ data_root = 'data/cifar10'
 model = dict(
     type='DataLimitedGAN',
     num_classes=num_classes,
-    generator=dict(type='BigGANGenerator', num_classes=num_classes, z_dim=128,
-                   ch=256, bottom_width=4, num_blocks=3),
-    discriminator=dict(type='BigGANDiscriminator', num_classes=num_classes,
-                       ch=256, num_blocks=4, num_down=2),
+    generator=dict(
+        type='BigGANGenerator',
+        num_classes=num_classes,
+        z_dim=128,
+        ch=256,
+        bottom_width=4,
+        num_blocks=3),
+    discriminator=dict(
+        type='BigGANDiscriminator',
+        num_classes=num_classes,
+        ch=256,
+        num_blocks=4,
+        num_down=2),
     disc_steps=4,  # one runner iteration = 4 D steps + 1 G step
     diffaug_policy='translation,cutout',
     real_hflip=True,
@@ -26,8 +35,13 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='CIFARGANDataset', data_root=data_root, variant='cifar10',
-                 split='train', subset_ratio=None, subset_seed=0),
+    dataset=dict(
+        type='CIFARGANDataset',
+        data_root=data_root,
+        variant='cifar10',
+        split='train',
+        subset_ratio=None,
+        subset_seed=0),
 )
 # EMA G evaluated on 10k samples (class-balanced labels, fixed noise)
 val_dataloader = dict(
@@ -35,16 +49,20 @@ val_dataloader = dict(
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='GANNoiseDataset', num_samples=10000,
-                 num_classes=num_classes, z_dim=128, seed=0),
+    dataset=dict(
+        type='GANNoiseDataset',
+        num_samples=10000,
+        num_classes=num_classes,
+        z_dim=128,
+        seed=0),
 )
 val_evaluator = dict(
     type='GenerativeMetric',
     feature_extractor=dict(
         type='InceptionV3FeatureExtractor',
         weights='data/inception/weights-inception-2015-12-05-6726825d.pth'),
-    real_dataset=dict(type='CIFARGANDataset', data_root=data_root,
-                      variant='cifar10', split='test'),
+    real_dataset=dict(
+        type='CIFARGANDataset', data_root=data_root, variant='cifar10', split='test'),
     metric_items=('FID', 'IS', 'PRDC'),
     prdc_num=5000,
 )

@@ -1,23 +1,26 @@
 # Small BigGAN + DiffAugment on scikit-learn's digits (32x32, CPU-sized: width 64).
 # Metrics use a digits classifier's features (the usual practice for small data):
-# train it first with  python tools/train.py configs/digits/resnet18-w8_20e_digits.py
-_base_ = ['./gan_runtime.py']
+# the ResNet-18-w8 digits classifier (`student_model` of
+# _base_/models/digits_resnet18-w8.py); train it first with
+#   python tools/train.py configs/digits/resnet18-w8_20e_digits.py
+_base_ = ['./gan_runtime.py', '../models/digits_resnet18-w8.py']
 num_classes = 10
-digits_classifier = dict(
-    _scope_='mmpretrain',
-    type='ImageClassifier',
-    backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=8, base_channels=8,
-                  num_stages=4, out_indices=(3, ), style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=64,
-              loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 model = dict(
     type='DataLimitedGAN',
     num_classes=num_classes,
-    generator=dict(type='BigGANGenerator', num_classes=num_classes, z_dim=64,
-                   ch=64, bottom_width=4, num_blocks=3),
-    discriminator=dict(type='BigGANDiscriminator', num_classes=num_classes,
-                       ch=64, num_blocks=4, num_down=2),
+    generator=dict(
+        type='BigGANGenerator',
+        num_classes=num_classes,
+        z_dim=64,
+        ch=64,
+        bottom_width=4,
+        num_blocks=3),
+    discriminator=dict(
+        type='BigGANDiscriminator',
+        num_classes=num_classes,
+        ch=64,
+        num_blocks=4,
+        num_down=2),
     disc_steps=2,
     diffaug_policy='translation,cutout',
     real_hflip=False,  # digits are not mirror-symmetric
@@ -29,24 +32,33 @@ train_dataloader = dict(
     num_workers=0,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='DigitsGANDataset', split='train', img_size=32,
-                 subset_ratio=None, subset_seed=0),
+    dataset=dict(
+        type='DigitsGANDataset',
+        split='train',
+        img_size=32,
+        subset_ratio=None,
+        subset_seed=0),
 )
 val_dataloader = dict(
     batch_size=100,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='GANNoiseDataset', num_samples=1000,
-                 num_classes=num_classes, z_dim=64, seed=0),
+    dataset=dict(
+        type='GANNoiseDataset',
+        num_samples=1000,
+        num_classes=num_classes,
+        z_dim=64,
+        seed=0),
 )
 val_evaluator = dict(
     type='GenerativeMetric',
     feature_extractor=dict(
         type='ClassifierFeatureExtractor',
-        model=digits_classifier,
+        model=_base_.student_model,
         checkpoint='work_dirs/resnet18-w8_20e_digits/epoch_20.pth',
-        mean=[39.6] * 3, std=[73.6] * 3),
+        mean=[39.6] * 3,
+        std=[73.6] * 3),
     real_dataset=dict(type='DigitsGANDataset', split='test', img_size=32),
     metric_items=('FID', 'IS', 'PRDC'),
     prdc_num=1000,
@@ -61,6 +73,5 @@ optim_wrapper = dict(
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=3000, val_interval=1000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=1000))
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=1000))
 custom_hooks = [dict(type='GANSampleGridHook', interval=1000, per_class=8)]

@@ -7,9 +7,15 @@ clip_teacher = dict(
     type='FrozenImageEncoder',
     backbone=dict(
         _scope_='mmpretrain',  # scope, not a type prefix: QuickGELU is built
-        type='VisionTransformer', arch='base', img_size=224,  # inside the ViT
-        patch_size=32, drop_rate=0., pre_norm=True, final_norm=True,
-        out_type='cls_token', layer_cfgs=dict(act_cfg=dict(type='QuickGELU'))),
+        type='VisionTransformer',
+        arch='base',
+        img_size=224,  # inside the ViT
+        patch_size=32,
+        drop_rate=0.,
+        pre_norm=True,
+        final_norm=True,
+        out_type='cls_token',
+        layer_cfgs=dict(act_cfg=dict(type='QuickGELU'))),
     # mmkd_ext's copy of MMPretrain's CLIPProjection (same `proj` parameter), which
     # MMPretrain registers only with its multimodal extras (transformers) installed
     projection=dict(type='CLIPImageProjection', in_channels=768, out_channels=512),

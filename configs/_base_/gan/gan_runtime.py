@@ -7,8 +7,12 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', interval=4000, by_epoch=False, max_keep_ckpts=2,
-        save_best='gen/FID', rule='less'),
+        type='CheckpointHook',
+        interval=4000,
+        by_epoch=False,
+        max_keep_ckpts=2,
+        save_best='gen/FID',
+        rule='less'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     rng_state=dict(type='RNGStateHook'),
     check_finite=dict(type='CheckFiniteLossHook'),
@@ -20,5 +24,6 @@ log_processor = dict(by_epoch=False)
 # multi-GPU: G, D and the connector are wrapped separately (DataLimitedGAN.train_step
 # calls them itself); frozen passes use the unwrapped modules
 model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
     find_unused_parameters=False)

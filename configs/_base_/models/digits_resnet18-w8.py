@@ -4,10 +4,17 @@ student_model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',
     backbone=dict(
-        type='ResNet_CIFAR', depth=18, stem_channels=8, base_channels=8,
-        num_stages=4, out_indices=(3, ), style='pytorch'),
+        type='ResNet_CIFAR',
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        num_stages=4,
+        out_indices=(3, ),
+        style='pytorch'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
-        type='LinearClsHead', num_classes=10, in_channels=64,
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=64,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
 )

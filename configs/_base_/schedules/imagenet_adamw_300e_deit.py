@@ -25,6 +25,4 @@ param_scheduler = dict(
     eta_min=5e-6,
     convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=1024)

@@ -1,23 +1,18 @@
-# Logit KD on the CRD CIFAR-100 benchmark (Hinton et al.: KL at temperature 4, weight
-# 1, plus the student's cross-entropy) through StrictTeacherDistill, which loads the
-# teacher strictly from a RepDistiller / mdistiller checkpoint ({'model': ...}) or an
-# MMEngine checkpoint of the same classifier. A config on top sets `architecture`,
-# `teacher` and `teacher_ckpt` (and adds its own recorders / losses).
-_base_ = [
-    '../datasets/cifar100_bs64_crd.py',
-    '../schedules/cifar100_sgd_240e_crd.py',
-    '../default_runtime.py',
-]
+# Logit KD (Hinton et al. 2015: KL divergence at temperature 4, weight 1, plus the
+# student's own cross-entropy), dataset-agnostic, through StrictTeacherDistill:
+# MMRazor's SingleTeacherDistill with a strict teacher loader (a file of another model is
+# an error naming `model.teacher_ckpt`; a RepDistiller / mdistiller `{'model': ...}`
+# file or an MMEngine checkpoint of the same classifier loads). The KD term reads the
+# logits of both heads (`head.fc`) through the recorders named `logits`.
+# A config using it inherits a model, a data set and a schedule next to it and sets
+#   model = dict(data_preprocessor=_base_.data_preprocessor,
+#                architecture=..., teacher=..., teacher_ckpt=...)
+_base_ = ['../default_runtime.py']
 default_scope = 'mmrazor'
 model = dict(
     _scope_='mmrazor',
     type='StrictTeacherDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=100,
-        mean=[129.304, 124.070, 112.434],
-        std=[68.170, 65.392, 70.418],
-        to_rgb=False),
+    data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor'),
     teacher_ckpt=None,
     distiller=dict(
         type='StrictConfigurableDistiller',

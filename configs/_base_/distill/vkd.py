@@ -1,10 +1,11 @@
-# VKD on the CRD CIFAR-100 benchmark, on top of logit KD (cifar100_kd.py): the
-# student's pooled penultimate feature (the neck's output) goes through an orthogonal
-# projection to the teacher's width, the teacher's pooled feature is standardised per
-# sample (layer norm without affine); smooth L1 between them, weight 1. A pair config
-# sets `architecture`, `teacher` and `teacher_ckpt`; the projector's widths are
-# inferred from the two models when the algorithm is built (docs/custom_student.md).
-_base_ = ['./cifar100_kd.py']
+# VKD (Miles et al., CVPR 2024) on top of logit KD (./kd.py), dataset-agnostic: the
+# student's pooled penultimate feature (the neck's output, a 1-tuple: data_idx=0) goes
+# through an orthogonal projection `vkd_s` to the teacher's width, the teacher's pooled
+# feature is standardized per sample by `vkd_t` (layer norm without affine); smooth L1
+# between them, weight 1. The projector's widths are inferred from the two models when
+# the algorithm is built (docs/custom_student.md). A config using it adds a model, a
+# data set and a schedule and sets the networks, as for ./kd.py.
+_base_ = ['./kd.py']
 model = dict(
     distiller=dict(
         student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
