@@ -110,7 +110,18 @@ def paired_report(values: Dict[str, Dict[int, float]],
             res['seeds'] = seeds
             diffs[m] = res
         report['differences'][ref] = diffs
-    return report
+    return _no_nan(report)
+
+
+def _no_nan(obj):
+    """NaN (e.g. the sd of one seed) -> None, so reports are strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _no_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_no_nan(v) for v in obj]
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
 
 
 def _fmt(v, digits):
@@ -217,12 +228,11 @@ class Progress:
     """One line per run: ``[k/N] name seed s: result (t s) | elapsed, ETA``.
 
     The ETA is the mean time of the runs trained in this process (resumed runs cost
-    nothing) times the runs left; ``weights`` (per method) scale it when methods
-    cost differently (e.g. a distilled run also runs the teacher).
+    nothing) times the runs left, divided by the number of runs trained at once.
     """
 
-    def __init__(self, total: int, already_done: int = 0):
-        self.total, self.done = total, already_done
+    def __init__(self, total: int, already_done: int = 0, jobs: int = 1):
+        self.total, self.done, self.jobs = total, already_done, max(1, jobs)
         self.start = time.perf_counter()
         self.trained_seconds, self.trained = 0.0, 0
 
@@ -234,7 +244,7 @@ class Progress:
             self.trained += 1
         left = self.total - self.done
         per_run = self.trained_seconds / self.trained if self.trained else 0.0
-        eta = _hms(per_run * left) if self.trained else '?'
+        eta = _hms(per_run * left / self.jobs) if self.trained else '?'
         tag = 'resumed' if resumed else f'{seconds:.1f} s'
         return (f'[{self.done}/{self.total}] {name} seed {seed}: {result} ({tag}) | '
                 f'elapsed {_hms(time.perf_counter() - self.start)}, ETA {eta}')
@@ -472,6 +482,33 @@ def _train_child(config, work_dir, seed, kwargs, cfg_options, threads, out_file)
                        checkpoint=ckpt), f)
 
 
+def _prepare(config, work_dir, seed, epochs=None, iters=None, data_fraction=None,
+             teacher_ckpt=None, cfg_options=None, threads=1):
+    if not osp.isfile(config):
+        raise FileNotFoundError(
+            f'study config {config!r} does not exist (renamed? edit the CONFIGS table '
+            f'at the top of the study script)')
+    os.makedirs(work_dir, exist_ok=True)
+    out_file = osp.join(work_dir, 'study_result.json')
+    if osp.isfile(out_file):
+        os.remove(out_file)
+    kwargs = dict(epochs=epochs, iters=iters, data_fraction=data_fraction,
+                  teacher_ckpt=teacher_ckpt)
+    return (osp.abspath(config), osp.abspath(work_dir), seed, kwargs, cfg_options,
+            threads, out_file)
+
+
+def _collect(args, t0, exitcode=0):
+    config, work_dir, seed, out_file = args[0], args[1], args[2], args[-1]
+    if exitcode != 0 or not osp.isfile(out_file):
+        raise RuntimeError(f'training {config} (seed {seed}) failed with exit code '
+                           f'{exitcode}; logs in {work_dir}')
+    with open(out_file) as f:
+        res = json.load(f)
+    res['seconds'] = time.perf_counter() - t0
+    return res
+
+
 def run_config(config: str, work_dir: str, seed: int, *, epochs: Optional[int] = None,
                iters: Optional[int] = None, data_fraction: Optional[float] = None,
                teacher_ckpt: Optional[str] = None, cfg_options: Optional[dict] = None,
@@ -486,29 +523,49 @@ def run_config(config: str, work_dir: str, seed: int, *, epochs: Optional[int] =
     checkpoint=<last checkpoint or None>)``.
     """
     import multiprocessing as mp
-    if not osp.isfile(config):
-        raise FileNotFoundError(
-            f'study config {config!r} does not exist (renamed? edit the CONFIGS table '
-            f'at the top of the study script)')
-    os.makedirs(work_dir, exist_ok=True)
-    out_file = osp.join(work_dir, 'study_result.json')
-    if osp.isfile(out_file):
-        os.remove(out_file)
-    kwargs = dict(epochs=epochs, iters=iters, data_fraction=data_fraction,
-                  teacher_ckpt=teacher_ckpt)
-    args = (osp.abspath(config), osp.abspath(work_dir), seed, kwargs, cfg_options,
-            threads, out_file)
+    args = _prepare(config, work_dir, seed, epochs, iters, data_fraction, teacher_ckpt,
+                    cfg_options, threads)
     t0 = time.perf_counter()
-    if fork:
-        proc = mp.get_context('fork').Process(target=_train_child, args=args)
-        proc.start()
-        proc.join()
-        if proc.exitcode != 0 or not osp.isfile(out_file):
-            raise RuntimeError(f'training {config} (seed {seed}) failed with exit code '
-                               f'{proc.exitcode}; logs in {work_dir}')
-    else:
+    if not fork:
         _train_child(*args)
-    with open(out_file) as f:
-        res = json.load(f)
-    res['seconds'] = time.perf_counter() - t0
-    return res
+        return _collect(args, t0)
+    proc = mp.get_context('fork').Process(target=_train_child, args=args)
+    proc.start()
+    proc.join()
+    return _collect(args, t0, proc.exitcode)
+
+
+def run_configs(tasks, jobs: int = 1, on_done=None) -> None:
+    """Run ``tasks`` (``[(key, run_config keyword arguments incl. config, work_dir,
+    seed)]``), at most ``jobs`` forked runs at a time (each with its own
+    ``threads``), calling ``on_done(key, result)`` in the parent as each finishes, so
+    the caller records every run as soon as it is done. A failed run raises after the
+    runs still going have finished (and been recorded)."""
+    import multiprocessing as mp
+    pending, running, failure = list(tasks), {}, None
+    while pending or running:
+        while pending and len(running) < max(1, jobs) and failure is None:
+            key, kw = pending.pop(0)
+            kw = dict(kw)
+            args = _prepare(kw.pop('config'), kw.pop('work_dir'), kw.pop('seed'), **kw)
+            proc = mp.get_context('fork').Process(target=_train_child, args=args)
+            proc.start()
+            running[key] = (proc, args, time.perf_counter())
+        if failure is not None:
+            pending = []
+        finished = [k for k, (p, _, _) in running.items() if not p.is_alive()]
+        if not finished:
+            time.sleep(0.2)
+            continue
+        for key in finished:
+            proc, args, t0 = running.pop(key)
+            proc.join()
+            try:
+                res = _collect(args, t0, proc.exitcode)
+            except RuntimeError as err:
+                failure = failure or err
+                continue
+            if on_done is not None:
+                on_done(key, res)
+    if failure is not None:
+        raise failure

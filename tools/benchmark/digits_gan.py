@@ -41,9 +41,12 @@ CONFIGS = {
     'teacher': 'configs/digits/resnet18-w32_20e_digits.py',
     'fid_classifier': 'configs/digits/resnet18-w8_20e_digits.py',
     'baseline': 'configs/gan/biggan-diffaug-ch16_0.5k_digits-16px-10pct.py',
-    'regression': 'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_regression.py',
-    'vkd_nonorm': 'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_nonorm.py',
-    'vkd_whiten': 'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct.py',
+    'regression': 'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-'
+    '10pct_regression.py',
+    'vkd_nonorm':
+    'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_nonorm.py',
+    'vkd_whiten':
+    'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct.py',
 }
 CLASSIFIER_SEEDS = dict(teacher=0, fid_classifier=1)
 METHODS = ('baseline', 'regression', 'vkd_nonorm', 'vkd_whiten')
@@ -66,6 +69,12 @@ def parse_args(argv=None):
                    help='G iterations per run (default: as configured, 500)')
     p.add_argument('--clf-epochs', type=int, default=None,
                    help='epochs of the two classifiers (default: as configured, 20)')
+    p.add_argument('--teacher-ckpt', default=None,
+                   help='use this teacher checkpoint (CONFIGS["teacher"]) instead of '
+                   'training one')
+    p.add_argument('--fid-ckpt', default=None,
+                   help='use this FID classifier checkpoint (CONFIGS["fid_classifier"]) '
+                   'instead of training one')
     p.add_argument('--out', default='work_dirs/studies/digits_gan')
     p.add_argument('--plot', default=None,
                    help='plot path (default docs/studies_digits_gan.png; with --quick '
@@ -74,12 +83,17 @@ def parse_args(argv=None):
                    help='seed-0 sample grids of every method side by side (default '
                    'docs/digits_gan_samples.png; with --quick <out>/samples.png)')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--jobs', type=int, default=None,
+                   help='runs trained at once (default 2, for an idle 2-core machine, '
+                   'each with --threads 1; 1 with --quick; use 1 on a shared machine)')
     p.add_argument('--quick', action='store_true',
                    help='2 seeds, 4 iterations, 1-epoch classifiers on 10 %% of the '
                    'data: the end-to-end check of the test suite (not a result)')
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.iters, args.clf_epochs = 2, 4, 1
+    if args.jobs is None:
+        args.jobs = 1 if args.quick else 2
     if args.plot is None:
         args.plot = osp.join(args.out, 'paired.png') if args.quick else \
             'docs/studies_digits_gan.png'
@@ -90,6 +104,9 @@ def parse_args(argv=None):
 
 
 def classifier(name, args, results, run_config):
+    given = args.teacher_ckpt if name == 'teacher' else args.fid_ckpt
+    if given:
+        return osp.abspath(given)
     rec = results.done(name, CLASSIFIER_SEEDS[name])
     if rec is not None and rec.get('checkpoint') and osp.isfile(rec['checkpoint']):
         print(f'{name}: resumed (top-1 {rec["metrics"].get("accuracy/top1", 0):.2f} %)',
@@ -138,7 +155,7 @@ def main(argv=None):
 
     import mmkd_ext  # noqa: F401  (import once; every run is a fork of this process)
     from mmkd_ext.utils.study import (Progress, ResultsFile, markdown_tables, mean_sd,
-                                      paired_report, plot_paired, run_config,
+                                      paired_report, plot_paired, run_config, run_configs,
                                       unpaired_warning)
     for m in ['teacher', 'fid_classifier'] + list(args.methods):
         if not osp.isfile(CONFIGS[m]):
@@ -149,6 +166,7 @@ def main(argv=None):
         print(warning, flush=True)
     out = args.out
     settings = dict(study='digits_gan', iters=args.iters, clf_epochs=args.clf_epochs,
+                    teacher_ckpt=args.teacher_ckpt, fid_ckpt=args.fid_ckpt,
                     quick=args.quick)
     results = ResultsFile(osp.join(out, 'results.jsonl'), settings)
     t_start = time.perf_counter()
@@ -159,19 +177,24 @@ def main(argv=None):
              'test_evaluator.feature_extractor.checkpoint': fid_ckpt}
 
     runs = [(s, m) for s in range(args.seeds) for m in args.methods]
-    progress = Progress(len(runs))
+    progress = Progress(len(runs), jobs=args.jobs)
     fid = PREFIX + 'FID'
+    todo = []
     for seed, method in runs:
         rec = results.done(method, seed)
         if rec is not None:
             print(progress.line(method, seed, f'FID {rec["metrics"][fid]:.3f}',
                                 rec['seconds'], resumed=True), flush=True)
             continue
-        work_dir = osp.join(out, f'{method}_seed{seed}')
         opts = dict(paths) if method != 'baseline' else {
             k: v for k, v in paths.items() if not k.startswith('model.')}
-        res = run_config(CONFIGS[method], work_dir, seed, iters=args.iters,
-                         cfg_options=opts, threads=args.threads)
+        todo.append(((seed, method), dict(
+            config=CONFIGS[method], work_dir=osp.join(out, f'{method}_seed{seed}'),
+            seed=seed, iters=args.iters, cfg_options=opts, threads=args.threads)))
+
+    def record(key, res):
+        seed, method = key
+        work_dir = osp.join(out, f'{method}_seed{seed}')
         if fid not in res['metrics']:
             raise RuntimeError(f'{method} seed {seed}: no {fid} in the validation '
                                f'metrics {sorted(res["metrics"])}')
@@ -185,6 +208,8 @@ def main(argv=None):
         summary = (f'FID {m[fid]:.3f} P {m[PREFIX + "precision"]:.3f} R '
                    f'{m[PREFIX + "recall"]:.3f} IS {m[PREFIX + "IS"]:.3f}')
         print(progress.line(method, seed, summary, res['seconds']), flush=True)
+
+    run_configs(todo, jobs=args.jobs, on_done=record)
 
     def seeded(key):
         vals = results.values(PREFIX + key, args.methods)

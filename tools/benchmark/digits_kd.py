@@ -56,7 +56,7 @@ LABELS = {
 REFERENCES = ('student', 'kd')
 DEFAULT_METHODS = ('student', 'kd', 'vkd', 'nckd')
 # The study setting chosen by the positive control (docs/studies.md): the defaults.
-DEFAULTS = dict(seeds=10, epochs=20, data_fraction=0.1)
+DEFAULTS = dict(seeds=10, epochs=20, data_fraction=0.25)
 METRIC = 'accuracy/top1'
 
 
@@ -83,6 +83,9 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=int, default=1,
                    help='torch threads per run (1: the runs are tiny; more threads '
                    'lose to oversubscription on a shared machine)')
+    p.add_argument('--jobs', type=int, default=None,
+                   help='runs trained at once (default 2, for an idle 2-core machine, '
+                   'each with --threads 1; 1 with --quick; use 1 on a shared machine)')
     p.add_argument('--show-commands', action='store_true',
                    help='print the tools/train.py command of every run and exit')
     p.add_argument('--quick', action='store_true',
@@ -92,6 +95,8 @@ def parse_args(argv=None):
     if args.quick:
         args.seeds, args.epochs, args.data_fraction = 2, 1, 0.05
         args.teacher_epochs = 1
+    if args.jobs is None:
+        args.jobs = 1 if args.quick else 2
     if args.plot is None:
         args.plot = osp.join(args.out, 'paired.png') if args.quick else \
             'docs/studies_digits_kd.png'
@@ -147,7 +152,7 @@ def main(argv=None):
 
     import mmkd_ext  # noqa: F401  (import once; every run is a fork of this process)
     from mmkd_ext.utils.study import (Progress, ResultsFile, markdown_tables,
-                                      paired_report, plot_paired, run_config,
+                                      paired_report, plot_paired, run_configs,
                                       unpaired_warning)
     for m in ['teacher'] + list(args.methods):
         if not osp.isfile(CONFIGS[m]):
@@ -169,18 +174,23 @@ def main(argv=None):
     teacher_ckpt = teacher_run(args, results)
 
     runs = [(s, m) for s in range(args.seeds) for m in args.methods]
-    progress = Progress(len(runs))
+    progress = Progress(len(runs), jobs=args.jobs)
+    todo = []
     for seed, method in runs:
         rec = results.done(method, seed)
         if rec is not None:
             print(progress.line(method, seed, f'top-1 {rec["metrics"][METRIC]:.2f}',
                                 rec['seconds'], resumed=True), flush=True)
             continue
+        todo.append(((seed, method), dict(
+            config=CONFIGS[method], work_dir=osp.join(out, f'{method}_seed{seed}'),
+            seed=seed, epochs=args.epochs, data_fraction=args.data_fraction,
+            teacher_ckpt=None if method == 'student' else teacher_ckpt,
+            threads=args.threads)))
+
+    def record(key, res):
+        seed, method = key
         work_dir = osp.join(out, f'{method}_seed{seed}')
-        res = run_config(CONFIGS[method], work_dir, seed, epochs=args.epochs,
-                         data_fraction=args.data_fraction,
-                         teacher_ckpt=None if method == 'student' else teacher_ckpt,
-                         threads=args.threads)
         if METRIC not in res['metrics']:
             raise RuntimeError(f'{method} seed {seed}: no {METRIC} in the validation '
                                f'metrics {sorted(res["metrics"])}')
@@ -193,6 +203,8 @@ def main(argv=None):
                     os.remove(osp.join(work_dir, f))
         print(progress.line(method, seed, f'top-1 {res["metrics"][METRIC]:.2f}',
                             res['seconds']), flush=True)
+
+    run_configs(todo, jobs=args.jobs, on_done=record)
 
     values = results.values(METRIC, args.methods)
     values = {m: {s: v for s, v in by.items() if s < args.seeds}

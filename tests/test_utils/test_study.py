@@ -99,3 +99,10 @@ def test_interleaved_ratio():
                             repeats=8, warmup=1)
     assert calls[:2] == ['a', 'b'] and calls[2:6] == ['a', 'b', 'b', 'a']
     assert res['n'] == 8 and res['ci_low'] <= res['ratio'] <= res['ci_high']
+
+
+def test_paired_report_is_strict_json_with_one_seed():
+    rep = paired_report({'a': {0: 1.0}, 'b': {0: 2.0}}, ('a', ))
+    assert rep['methods']['a']['sd'] is None
+    assert rep['differences']['a']['b']['sd'] is None
+    json.loads(json.dumps(rep, allow_nan=False))
