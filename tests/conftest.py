@@ -1,15 +1,55 @@
-"""Shared helpers for the test suite (fixtures only; every test file is standalone)."""
+"""Fixtures shared by the whole test suite (no ``sys.path`` edits: helpers are fixtures).
+
+Layout: the test tree mirrors the package (``tests/test_models/test_connectors/...`` for
+``mmkd_ext/models/connectors/...``), plus ``test_configs/`` (config build and consistency
+checks), ``test_tools/`` (the scripts under ``tools/``) and ``integration/`` (training,
+resume and distributed runs in subprocesses). Error-path tests sit beside the other tests
+of their component; the bad-input catalogue entries keep their ids (``test_b17_...`` is
+entry B17 of docs/bad_inputs.md).
+
+Helpers (session fixtures returning functions):
+
+* ``repo_root``: the repository root (a str);
+* ``run_tool(script, *args, timeout=900, check=True)``: ``script`` in a subprocess from
+  the repository root; raises with the tool's output when it fails;
+* ``scalars(work_dir)``: the records of the newest ``vis_data/scalars.json``;
+* ``load_tool('tools/....py')``: the tool's module, loaded from its file (its ``main``
+  can then run in this process);
+* ``raises(exc_type, fn, *names)``: runs ``fn``, asserts it raises ``exc_type`` with
+  every name in the message (the bad-input catalogue's check); returns the message;
+* ``razor_build(cfg)``: ``mmrazor.registry.MODELS.build(cfg)`` under the 'mmrazor'
+  default scope (unprefixed types are MMRazor's);
+* ``digits_teacher_files``: the digits teacher checkpoint, good and broken (wrong
+  keys, wrong shapes, truncated, garbage, empty, missing);
+* ``make_digits_coco``: the function of ``tools/dataset_converters/make_digits_coco.py``;
+  ``digits_coco_root``: one tiny digits COCO set for the session (4 train / 2 val
+  images of 64x64); ``train_digits(cfg, work_dir)``: trains a loaded detection Config
+  through MMEngine's Runner on that set for 2 iterations, then validates;
+* ``cifar_classifier(name, num_classes=100)``, ``repdistiller_state_dict(model,
+  clf_name)``: a CIFAR-100 zoo classifier and its weights in the public RepDistiller
+  layout;
+* ``vidt_reference_state(arch='nano')``: seeded random weights in the ViDT reference
+  layout (names and shapes from ``tests/data/checkpoint_layouts/vidt``).
+"""
+import functools
+import importlib.util
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
+from collections import OrderedDict
 
 import pytest
+import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DATA = osp.join(REPO, 'tests', 'data')
+DIGITS_VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
 
 
+# -- paths, subprocesses, logs, tools ---------------------------------------------------
 def _run_tool(script, *args, timeout=900, check=True):
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
     proc = subprocess.run([sys.executable, osp.join(REPO, script), *map(str, args)],
@@ -50,3 +90,182 @@ def read_scalars(work_dir):
 @pytest.fixture(scope='session')
 def scalars():
     return read_scalars
+
+
+def _load_tool(rel):
+    path = osp.join(REPO, rel)
+    spec = importlib.util.spec_from_file_location(
+        'tool_' + osp.splitext(osp.basename(rel))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """``load_tool('tools/model_converters/x.py').main([...])`` runs a tool in this
+    process (its imports are already paid for)."""
+    return _load_tool
+
+
+# -- error messages and builds ----------------------------------------------------------
+def _raises(exc_type, fn, *names):
+    """Run ``fn``; assert it raises ``exc_type`` whose message holds every name."""
+    with pytest.raises(exc_type) as info:
+        fn()
+    msg = str(info.value)
+    for name in names:
+        assert name in msg, f'{name!r} not in error message: {msg}'
+    return msg
+
+
+@pytest.fixture(scope='session')
+def raises():
+    return _raises
+
+
+def _razor_build(cfg):
+    from mmengine.registry import DefaultScope
+    from mmrazor.registry import MODELS
+
+    import mmkd_ext  # noqa: F401
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        return MODELS.build(cfg)
+
+
+@pytest.fixture(scope='session')
+def razor_build():
+    return _razor_build
+
+
+# -- checkpoints of the digits teacher --------------------------------------------------
+@pytest.fixture(scope='session')
+def digits_teacher_files(tmp_path_factory):
+    """Checkpoints for the digits teacher: good, wrong keys, wrong shapes, corrupt."""
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+
+    import mmkd_ext  # noqa: F401
+    tmp = tmp_path_factory.mktemp('teacher')
+    cfg = Config.fromfile(osp.join(REPO, DIGITS_VKD_CFG))
+    teacher = MODELS.build(cfg.model.teacher)
+    sd = teacher.state_dict()
+    files = dict(missing=str(tmp / 'missing.pth'))
+    files['good'] = str(tmp / 'good.pth')
+    torch.save(dict(state_dict=sd), files['good'])
+    keys = {('module.x' + k if i < 3 else k): v for i, (k, v) in enumerate(sd.items())}
+    files['keys'] = str(tmp / 'keys.pth')
+    torch.save(dict(state_dict=keys), files['keys'])
+    shape = dict(sd, **{'head.fc.weight': torch.zeros(7, 3)})
+    files['shape'] = str(tmp / 'shape.pth')
+    torch.save(dict(state_dict=shape), files['shape'])
+    with open(files['good'], 'rb') as f:
+        data = f.read()
+    for name, content in (('truncated', data[:len(data) // 2]),
+                          ('garbage', b'not a checkpoint at all'), ('empty', b'')):
+        files[name] = str(tmp / f'{name}.pth')
+        with open(files[name], 'wb') as f:
+            f.write(content)
+    return files
+
+
+# -- digits COCO detection set -----------------------------------------------------------
+@pytest.fixture(scope='session')
+def make_digits_coco():
+    return _load_tool('tools/dataset_converters/make_digits_coco.py').make_digits_coco
+
+
+@pytest.fixture(scope='session')
+def digits_coco_root(tmp_path_factory, make_digits_coco):
+    root = tmp_path_factory.mktemp('digits_coco')
+    make_digits_coco(root, 4, 2, seed=1)
+    return f'{root}/'
+
+
+def _train_digits(root, cfg, work_dir):
+    """2 iterations (4 images, batch 2, 1 epoch) + the COCO evaluation at the end."""
+    from mmengine.runner import Runner
+    cfg.merge_from_dict({
+        'train_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.data_root': root,
+        'test_dataloader.dataset.data_root': root,
+        'val_evaluator.ann_file': f'{root}annotations/instances_val.json',
+        'test_evaluator.ann_file': f'{root}annotations/instances_val.json',
+        'train_dataloader.batch_size': 2,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': 2,  # no checkpoint file
+        'default_hooks.checkpoint.save_last': False,
+    })
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = osp.basename(str(work_dir))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+@pytest.fixture(scope='session')
+def train_digits(digits_coco_root):
+    return functools.partial(_train_digits, digits_coco_root)
+
+
+# -- CIFAR-100 zoo ----------------------------------------------------------------------
+def _cifar_classifier(name, num_classes=100):
+    from mmpretrain.registry import MODELS
+
+    from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO
+    backbone, _, dim = CIFAR_ZOO[name]
+    return MODELS.build(dict(
+        type='ImageClassifier', backbone=dict(backbone),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=dim)))
+
+
+def _repdistiller_state_dict(model, clf_name):
+    """Our classifier's weights renamed to the public checkpoints' names."""
+    out = OrderedDict()
+    for k, v in model.state_dict().items():
+        if k.startswith('backbone.'):
+            out[k[len('backbone.'):]] = v.clone()
+        elif k.startswith('head.fc.'):
+            out[f'{clf_name}.{k[len("head.fc."):]}'] = v.clone()
+    return out
+
+
+@pytest.fixture(scope='session')
+def cifar_classifier():
+    return _cifar_classifier
+
+
+@pytest.fixture(scope='session')
+def repdistiller_state_dict():
+    return _repdistiller_state_dict
+
+
+# -- ViDT reference layout --------------------------------------------------------------
+VIDT_LAYOUTS = {
+    'nano': 'swin_nano.txt',
+    'tiny': 'swin_tiny.txt',
+    'small': 'swin_small.txt',
+    'base': 'swin_base_win7_22k.txt'
+}
+
+
+def _vidt_reference_state(arch='nano'):
+    path = osp.join(DATA, 'checkpoint_layouts', 'vidt', VIDT_LAYOUTS[arch])
+    gen = torch.Generator().manual_seed(0)
+    state = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith('#') or not line.strip():
+                continue
+            name, shape = re.match(r'(\S+) \((.*)\)', line.strip()).groups()
+            dims = tuple(int(d) for d in shape.split(',') if d.strip())
+            state[name] = torch.randn(dims, generator=gen)
+    return state
+
+
+@pytest.fixture(scope='session')
+def vidt_reference_state():
+    return _vidt_reference_state
