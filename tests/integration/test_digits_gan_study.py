@@ -9,12 +9,14 @@ import os.path as osp
 import torch
 
 CONFIGS = ('configs/gan/biggan-diffaug-ch16_0.5k_digits-16px-10pct.py',
-           'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_regression.py',
+           'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct_'
+           'regression.py',
            'configs/vkd/vkd_biggan-diffaug-ch16_resnet18-w32_0.5k_digits-16px-10pct.py')
 
 
 def test_same_seed_same_generator_and_shared_discriminator(repo_root, tmp_path):
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS as CLS
 
     import mmkd_ext  # noqa: F401
@@ -31,7 +33,9 @@ def test_same_seed_same_generator_and_shared_discriminator(repo_root, tmp_path):
         if 'teacher' in cfg.model:
             cfg.model.teacher.checkpoint = ckpt
         torch.manual_seed(5)
-        model = MODELS.build(cfg.model)
+        # the GAN configs' scope, whatever runner an earlier test left current
+        with DefaultScope.overwrite_default_scope('mmkd_ext'):
+            model = MODELS.build(cfg.model)
         states.append((model.generator.state_dict(),
                        {k: v for k, v in model.discriminator.state_dict().items()
                         if not k.startswith('distill_head')}))
