@@ -204,7 +204,10 @@ def step_table(args, device):
         if not rows:
             rows.append((f'step b{args.step_batch}', 'linear', res['median_a'], None,
                          1.0))
-        rows.append((f'step b{args.step_batch}', k, res['median_b'], None, res['ratio']))
+        ci = 'no CI (< 6 pairs)' if res['ci_low'] is None else \
+            f'95 % CI {res["ci_low"]:.3f}-{res["ci_high"]:.3f}x'
+        rows.append((f'step b{args.step_batch}', f'{k} (median of {res["n"]} pair '
+                     f'ratios, {ci})', res['median_b'], None, res['ratio']))
         ratios[f'step/{k}'] = round(res['ratio'], 4)
         ratios[f'step/{k}_ci95'] = [None if v is None else round(v, 4)
                                     for v in (res['ci_low'], res['ci_high'])]
