@@ -1,6 +1,4 @@
 import os
-import os.path as osp
-import pickle
 import subprocess
 import sys
 
@@ -26,8 +24,8 @@ def test_mmengine_checkpoint_types_load_with_weights_only(tmp_path):
     ckpt = dict(
         state_dict={'w': torch.ones(2)},
         message_hub=dict(log_scalars={'train/loss': buf}),
-        meta=dict(seed=np.int64(3), arr=np.arange(3, dtype=np.float32),
-                  dt=np.dtype('float64')))
+        meta=dict(
+            seed=np.int64(3), arr=np.arange(3, dtype=np.float32), dt=np.dtype('float64')))
     path = tmp_path / 'ok.pth'
     torch.save(ckpt, path)
     # the plain torch default (weights_only=True) now accepts it
@@ -71,3 +69,21 @@ def test_missing_and_corrupted_files(tmp_path):
     bad.write_bytes(data[:len(data) // 2])
     with pytest.raises(RuntimeError, match='not a readable torch checkpoint'):
         safe_torch_load(str(bad))
+
+
+# -- bad inputs (docs/bad_inputs.md): MMEngine's checkpoint loader, as patched here -----
+@pytest.mark.parametrize('kind', ['truncated', 'garbage', 'empty'])
+def test_b28_corrupted_checkpoint_loader(digits_teacher_files, kind, raises):
+    """B28, ``load_from`` / ``--resume`` (``model.teacher_ckpt``:
+    tests/test_models/test_distillers/test_strict_teacher_distill.py)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    path = digits_teacher_files[kind]
+    raises(RuntimeError, lambda: CheckpointLoader.load_checkpoint(path, 'cpu'), path,
+           'not a readable torch checkpoint')
+
+
+def test_b29_load_from_missing(tmp_path, raises):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    path = str(tmp_path / 'epoch_3.pth')
+    raises(FileNotFoundError, lambda: CheckpointLoader.load_checkpoint(path, 'cpu'), path,
+           'does not exist')

@@ -1,7 +1,9 @@
 """GAN evaluation formulas on feature matrices (pure functions).
 
 Each follows the maintained reference implementation it is tested against
-(``tests/gan/test_gan_metrics.py``), so the numbers are comparable with published ones:
+(``tests/test_evaluation/test_gan_functional.py``,
+``tests/test_evaluation/test_generative_metric.py``), so the numbers are comparable
+with published ones:
 
 * FID (Heusel et al. 2017):
   ``||mu_r - mu_f||^2 + tr(S_r) + tr(S_f) - 2 tr((S_r S_f)^{1/2})``, covariances

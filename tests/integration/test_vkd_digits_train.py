@@ -84,17 +84,3 @@ def test_config_trains_and_connector_stays_orthogonal(cfg, key, tmp_path, teache
     vkd = _vkd_losses(records, name)
     assert len(vkd) >= 5 and all(v == v for v in vkd)
     assert sum(vkd[-2:]) / 2 < sum(vkd[:2]) / 2  # the feature loss goes down
-
-
-def test_vkd_distiller_default_map_is_the_connectors():
-    import inspect
-
-    from mmkd_ext.models.distillers import VKDDistiller
-    default = inspect.signature(OrthogonalConnector).parameters['parametrization'].default
-    distiller = VKDDistiller(feature_pairs=[
-        dict(student='neck', teacher='neck', student_channels=4, teacher_channels=8)
-    ])
-    conns = [
-        m for m in distiller.connectors.modules() if isinstance(m, OrthogonalConnector)
-    ]
-    assert len(conns) == 1 and conns[0].parametrization == default

@@ -56,3 +56,13 @@ def test_subset_is_seeded():
 def test_bad_arguments_name_the_key(kwargs, key):
     with pytest.raises(ValueError, match=key):
         DigitsDataset(**kwargs)
+
+
+# -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
+@pytest.mark.parametrize('kwargs,names', [
+    (dict(split='val'), ["'train'", "'val'"]),
+    (dict(subset_ratio=0.0), ['subset_ratio', '(0, 1]']),
+    (dict(img_size=4), ['img_size', '>= 8']),
+])
+def test_b34_digits_dataset_bad_arguments(kwargs, names, raises):
+    raises(ValueError, lambda: DigitsDataset(**kwargs), *names)

@@ -13,15 +13,19 @@ from mmkd_ext.datasets import (CIFARGANDataset, DigitsDataset, DigitsGANDataset,
 def write_cifar(root, variant='cifar10', per_file=40):
     rng = np.random.default_rng(0)
     if variant == 'cifar10':
-        folder, files, key = 'cifar-10-batches-py', [f'data_batch_{i}' for i in
-                                                     range(1, 6)] + ['test_batch'], b'labels'
+        folder, files, key = 'cifar-10-batches-py', [
+            f'data_batch_{i}' for i in range(1, 6)
+        ] + ['test_batch'], b'labels'
     else:
         folder, files, key = 'cifar-100-python', ['train', 'test'], b'fine_labels'
     os.makedirs(root / folder)
     for name in files:
         n = per_file if variant == 'cifar10' or name == 'test' else 5 * per_file
-        entry = {b'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 key: [int(v) for v in rng.integers(0, 10 if variant == 'cifar10' else 100, n)]}
+        entry = {
+            b'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            key:
+            [int(v) for v in rng.integers(0, 10 if variant == 'cifar10' else 100, n)]
+        }
         with open(root / folder / name, 'wb') as f:
             pickle.dump(entry, f, protocol=2)
     return root / folder
@@ -37,12 +41,12 @@ def test_cifar10_subset_and_format(tmp_path):
         raw = pickle.load(f, encoding='bytes')
     assert torch.equal(item['inputs'].flatten(), torch.from_numpy(raw[b'data'][3]))
     assert int(item['data_samples']) == raw[b'labels'][3]
-    sub = CIFARGANDataset(str(folder), 'cifar10', 'train', subset_ratio=0.1,
-                          subset_seed=1)
-    again = CIFARGANDataset(str(folder), 'cifar10', 'train', subset_ratio=0.1,
-                            subset_seed=1)
-    other = CIFARGANDataset(str(folder), 'cifar10', 'train', subset_ratio=0.1,
-                            subset_seed=2)
+    sub = CIFARGANDataset(
+        str(folder), 'cifar10', 'train', subset_ratio=0.1, subset_seed=1)
+    again = CIFARGANDataset(
+        str(folder), 'cifar10', 'train', subset_ratio=0.1, subset_seed=1)
+    other = CIFARGANDataset(
+        str(folder), 'cifar10', 'train', subset_ratio=0.1, subset_seed=2)
     assert len(sub) == 20 and torch.equal(sub.images, again.images)
     assert not torch.equal(sub.images, other.images)
     assert len(CIFARGANDataset(str(tmp_path), split='test')) == 40
@@ -75,7 +79,7 @@ def test_malicious_pickle_refused(tmp_path):
     class Evil:
 
         def __reduce__(self):
-            return (os.system, ('echo pwned',))
+            return (os.system, ('echo pwned', ))
 
     with open(folder / 'test_batch', 'wb') as f:
         pickle.dump({b'data': Evil()}, f)
@@ -98,3 +102,10 @@ def test_noise_dataset():
     assert len(a) == 25 and torch.equal(a.noise, b.noise)
     assert a[13]['label'] == 3 and a[13]['noise'].shape == (8, )
     assert torch.bincount(a.labels).tolist() == [3] * 5 + [2] * 5
+
+
+# -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
+def test_b33_cifar_files_missing(tmp_path, raises):
+    """B33, CIFARGANDataset (LocalCIFAR100: test_cifar_local.py)."""
+    raises(FileNotFoundError, lambda: CIFARGANDataset(str(tmp_path / 'nope')),
+           'dataset.data_root', 'nope', 'cifar-10-batches-py')

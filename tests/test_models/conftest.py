@@ -2,7 +2,9 @@
 
 * ``build_vidt(num_classes=10, num_det=None, dec_layers=None, arch='nano',
   init_cfg=None, init=True)``: a ViDT from ``configs/vidt/vidt_swin-nano_50e_coco.py``;
-* ``det_batch(shapes, pad_to=(64, 64))``: padded images + ``DetDataSample`` s.
+* ``det_batch(shapes, pad_to=(64, 64))``: padded images + ``DetDataSample`` s;
+* ``filled_bank(name=None, c=4, d=6, seed=0)``: an online ``PrototypeBank`` of ``c``
+  classes in ``d`` dimensions, updated once with 3 seeded samples per class.
 """
 import os.path as osp
 
@@ -72,3 +74,17 @@ def build_vidt():
 @pytest.fixture(scope='session')
 def det_batch():
     return make_batch
+
+
+def _filled_bank(name=None, c=4, d=6, seed=0):
+    from mmkd_ext.models.utils.prototype_bank import PrototypeBank
+    g = torch.Generator().manual_seed(seed)
+    bank = PrototypeBank(c, d, name=name)
+    y = torch.arange(c).repeat(3)
+    bank(torch.randn(3 * c, d, generator=g) + 3 * torch.randn(c, d, generator=g)[y], y)
+    return bank
+
+
+@pytest.fixture(scope='session')
+def filled_bank():
+    return _filled_bank

@@ -90,3 +90,16 @@ def test_coco_evaluation_runs(digits_coco):
     metric.process({}, preds)
     result = metric.evaluate(len(preds))
     assert result['coco/bbox_mAP'] == pytest.approx(1.0, abs=1e-6)  # GT as predictions
+
+
+# -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
+@pytest.mark.parametrize('argv,names', [
+    (['--canvas-size', '16'], ['canvas_size 16', 'too small', 'max_size 24']),
+    (['--canvas-size', '40', '--max-digits', '3'
+      ], ['canvas_size 40', 'too small', '--canvas-size']),
+])
+def test_b35_digits_canvas_too_small(tmp_path, argv, names, raises, load_tool):
+    out = tmp_path / 'digits_coco'
+    tool = load_tool('tools/dataset_converters/make_digits_coco.py')
+    raises(ValueError, lambda: tool.main(['--out-dir', str(out), *argv]), *names)
+    assert not out.exists(), 'partial output left behind'

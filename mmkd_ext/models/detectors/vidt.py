@@ -17,7 +17,8 @@ hidden_states (7, N, 100, 256) and references [ref_init, box_0, ..., box_6].
 This is the reference network (naver-ai/vidt ``methods/vidt/detector.py`` and
 ``deformable_transformer.py``, method ``vidt``, aux_loss + with_box_refine): given the
 reference's weights through :mod:`.vidt_weights` it reproduces every intermediate
-tensor of the reference (tests/detection/test_vidt_reference_parity.py). Weights load
+tensor of the reference
+(tests/test_models/test_detectors/test_vidt_reference_parity.py). Weights load
 with ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` (reference or our layout,
 strictly; :func:`.vidt_weights.load_vidt_checkpoint`).
 """

@@ -1,16 +1,17 @@
 """CIFAR-100 CRD-benchmark backbones: the state-dict names, order and shapes, and the
-parameter count, equal the public checkpoint layouts; output shapes; the strict loader
-(RepDistiller layout round trip, clear errors) and the converter tool."""
+parameter count, equal the public checkpoint layouts (vendored in
+tests/data/checkpoint_layouts/cifar100); output shapes; the strict loader (RepDistiller
+layout round trip, clear errors). The converter tool: tests/test_tools; the teacher
+loading of StrictTeacherDistill: tests/test_models/test_distillers."""
 import os.path as osp
 import re
 from collections import OrderedDict
 
 import pytest
 import torch
-
-import mmkd_ext  # noqa: F401
 from mmpretrain.registry import MODELS
 
+import mmkd_ext  # noqa: F401
 from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO
 from mmkd_ext.models.utils.checkpoint import unwrap_state_dict
 from mmkd_ext.models.utils.classifier_ckpt import load_classifier_checkpoint
@@ -20,10 +21,18 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 LAYOUTS = osp.join(REPO, 'tests', 'data', 'checkpoint_layouts', 'cifar100')
 # output map (C, H, W) for a 32x32 input
 OUT_SHAPES = {
-    'resnet8x4': (256, 8, 8), 'resnet32x4': (256, 8, 8), 'resnet56': (64, 8, 8),
-    'resnet110': (64, 8, 8), 'ResNet50': (2048, 4, 4), 'wrn_16_2': (128, 8, 8),
-    'wrn_40_2': (128, 8, 8), 'vgg8_bn': (512, 4, 4), 'vgg13_bn': (512, 4, 4),
-    'mobile_half': (1280, 2, 2), 'ShuffleV1': (960, 4, 4), 'ShuffleV2': (1024, 4, 4),
+    'resnet8x4': (256, 8, 8),
+    'resnet32x4': (256, 8, 8),
+    'resnet56': (64, 8, 8),
+    'resnet110': (64, 8, 8),
+    'ResNet50': (2048, 4, 4),
+    'wrn_16_2': (128, 8, 8),
+    'wrn_40_2': (128, 8, 8),
+    'vgg8_bn': (512, 4, 4),
+    'vgg13_bn': (512, 4, 4),
+    'mobile_half': (1280, 2, 2),
+    'ShuffleV1': (960, 4, 4),
+    'ShuffleV2': (1024, 4, 4),
 }
 
 
@@ -38,35 +47,16 @@ def read_layout(name):
     return total, entries
 
 
-def classifier(name, num_classes=100):
-    backbone, _, dim = CIFAR_ZOO[name]
-    return MODELS.build(dict(
-        type='ImageClassifier', backbone=dict(backbone),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=dim)))
-
-
-def repdistiller_state_dict(model, clf_name):
-    """Our classifier's weights renamed to the public checkpoints' names."""
-    out = OrderedDict()
-    for k, v in model.state_dict().items():
-        if k.startswith('backbone.'):
-            out[k[len('backbone.'):]] = v.clone()
-        elif k.startswith('head.fc.'):
-            out[f'{clf_name}.{k[len("head.fc."):]}'] = v.clone()
-    return out
-
-
 def test_zoo_covers_every_layout_file():
     files = {f[:-4] for f in __import__('os').listdir(LAYOUTS) if f.endswith('.txt')}
     assert files == set(CIFAR_ZOO)
 
 
 @pytest.mark.parametrize('name', sorted(CIFAR_ZOO))
-def test_backbone_matches_public_layout(name):
+def test_backbone_matches_public_layout(name, cifar_classifier, repdistiller_state_dict):
     total, layout = read_layout(name)
     backbone_cfg, clf_name, dim = CIFAR_ZOO[name]
-    model = classifier(name)
+    model = cifar_classifier(name)
     ours = repdistiller_state_dict(model, clf_name)
     assert list(ours) == list(layout)  # same names, same order
     assert {k: tuple(v.shape) for k, v in ours.items()} == dict(layout)
@@ -79,10 +69,12 @@ def test_backbone_matches_public_layout(name):
     assert OUT_SHAPES[name][0] == dim and logits.shape == (2, 100)
 
 
-def test_published_sizes():
+def test_published_sizes(cifar_classifier):
     # the sizes quoted for the benchmark (backbone + 100-way classifier)
-    sizes = {n: sum(p.numel() for p in classifier(n).parameters()) / 1e6
-             for n in ('resnet8x4', 'resnet32x4', 'wrn_40_2')}
+    sizes = {
+        n: sum(p.numel() for p in cifar_classifier(n).parameters()) / 1e6
+        for n in ('resnet8x4', 'resnet32x4', 'wrn_40_2')
+    }
     assert round(sizes['resnet8x4'], 1) == 1.2
     assert round(sizes['resnet32x4'], 1) == 7.4
     assert round(sizes['wrn_40_2'], 1) == 2.3  # 2.26M (the papers round it to 2.2)
@@ -101,18 +93,23 @@ def test_out_indices_and_bad_args():
 
 
 @pytest.mark.parametrize('name', ['resnet8x4', 'mobile_half', 'vgg8_bn'])
-def test_repdistiller_checkpoint_round_trip(tmp_path, name):
+def test_repdistiller_checkpoint_round_trip(tmp_path, name, cifar_classifier,
+                                            repdistiller_state_dict):
     _, clf_name, _ = CIFAR_ZOO[name]
-    src = classifier(name)
+    src = cifar_classifier(name)
     with torch.no_grad():  # make BN statistics non-trivial
         for m in src.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-1, 1)
                 m.running_var.uniform_(0.5, 2)
     path = tmp_path / f'{name}.pth'
-    torch.save({'model': repdistiller_state_dict(src, clf_name), 'epoch': 240,
-                'best_acc': 73.1}, path)
-    dst = classifier(name)
+    torch.save(
+        {
+            'model': repdistiller_state_dict(src, clf_name),
+            'epoch': 240,
+            'best_acc': 73.1
+        }, path)
+    dst = cifar_classifier(name)
     layout = load_classifier_checkpoint(dst, str(path), key_hint='model.teacher_ckpt')
     assert layout.startswith('cifar')
     for (k, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
@@ -123,65 +120,28 @@ def test_repdistiller_checkpoint_round_trip(tmp_path, name):
         assert torch.equal(src(x), dst(x))
 
 
-def test_wrong_checkpoint_gives_clear_errors(tmp_path):
-    small = classifier('resnet8x4')
+def test_wrong_checkpoint_gives_clear_errors(tmp_path, cifar_classifier,
+                                             repdistiller_state_dict):
+    small = cifar_classifier('resnet8x4')
     path = tmp_path / 'resnet8x4.pth'
     torch.save({'model': repdistiller_state_dict(small, 'fc')}, path)
     with pytest.raises(ValueError) as err:  # wrong architecture
-        load_classifier_checkpoint(classifier('resnet32x4'), str(path),
-                                   key_hint='model.teacher_ckpt')
+        load_classifier_checkpoint(
+            cifar_classifier('resnet32x4'), str(path), key_hint='model.teacher_ckpt')
     msg = str(err.value)
     assert 'model.teacher_ckpt' in msg and str(path) in msg
     assert 'missing key(s)' in msg and 'backbone.layer1.1.conv1.weight' in msg
-    with pytest.raises(ValueError, match=r'shape mismatch.*head\.fc\.weight: file '
-                       r'\(100, 256\) vs model \(10, 256\)'):
-        load_classifier_checkpoint(classifier('resnet8x4', num_classes=10), str(path))
+    with pytest.raises(
+            ValueError,
+            match=r'shape mismatch.*head\.fc\.weight: file '
+            r'\(100, 256\) vs model \(10, 256\)'):
+        load_classifier_checkpoint(
+            cifar_classifier('resnet8x4', num_classes=10), str(path))
     torch.save({'optimizer': {}, 'epoch': 3}, tmp_path / 'bad.pth')
     with pytest.raises(KeyError, match='holds no state dict'):
         load_classifier_checkpoint(small, str(tmp_path / 'bad.pth'))
     with pytest.raises(FileNotFoundError, match='model.teacher_ckpt'):
-        load_classifier_checkpoint(small, str(tmp_path / 'nope.pth'),
-                                   key_hint='model.teacher_ckpt')
+        load_classifier_checkpoint(
+            small, str(tmp_path / 'nope.pth'), key_hint='model.teacher_ckpt')
     with pytest.raises(TypeError):
         unwrap_state_dict([1, 2])
-
-
-def test_converter_tool(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'convert_cifar_teacher',
-        osp.join(REPO, 'tools', 'model_converters', 'convert_cifar_teacher.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    src = classifier('wrn_16_2')
-    path = tmp_path / 'wrn_16_2.pth'
-    torch.save({'model': repdistiller_state_dict(src, 'fc'), 'epoch': 240}, path)
-    out = tmp_path / 'out' / 'wrn_16_2_mmpretrain.pth'
-    tool.main([str(path), str(out), '--arch', 'wrn_16_2'])
-    ckpt = torch.load(out, weights_only=True)
-    assert ckpt['meta']['arch'] == 'wrn_16_2' and ckpt['meta']['epoch'] == 240
-    for k, v in src.state_dict().items():
-        assert torch.equal(ckpt['state_dict'][k], v)
-    with pytest.raises(ValueError, match='missing key'):
-        tool.main([str(path), str(tmp_path / 'x.pth'), '--arch', 'wrn_40_2'])
-
-
-def test_strict_teacher_distill_refuses_a_wrong_teacher_file(tmp_path):
-    from mmrazor.registry import MODELS as RAZOR_MODELS
-
-    def cls_cfg(name):
-        backbone, _, dim = CIFAR_ZOO[name]
-        return dict(_scope_='mmpretrain', type='ImageClassifier',
-                    backbone=dict(backbone), neck=dict(type='GlobalAveragePooling'),
-                    head=dict(type='LinearClsHead', num_classes=100, in_channels=dim))
-
-    path = tmp_path / 'resnet8x4.pth'
-    teacher = classifier('resnet8x4')
-    torch.save({'model': repdistiller_state_dict(teacher, 'fc')}, path)
-    algo = dict(type='StrictTeacherDistill', architecture=cls_cfg('resnet8x4'),
-                distiller=dict(type='ConfigurableDistiller'), teacher_ckpt=str(path))
-    ok = RAZOR_MODELS.build(dict(algo, teacher=cls_cfg('resnet8x4')))
-    assert ok.teacher_ckpt_layout.startswith('cifar') and ok.teacher.is_init
-    assert torch.equal(ok.teacher.head.fc.weight, teacher.head.fc.weight)
-    with pytest.raises(ValueError, match='model.teacher_ckpt.*missing key'):
-        RAZOR_MODELS.build(dict(algo, teacher=cls_cfg('wrn_16_2')))

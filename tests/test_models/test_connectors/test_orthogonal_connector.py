@@ -1,15 +1,12 @@
-"""VKD connectors: orthogonal projector, normalisers, pooling, chains, baselines."""
+"""OrthogonalConnector: every parametrization is orthonormal, spans the paper's map,
+equals PyTorch's where it is PyTorch's, survives weight decay, works under autocast."""
 import pytest
 import torch
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
 import mmkd_ext  # noqa: F401
-from mmkd_ext.models.connectors import (FeatureStandardizer, FeatureWhitener,
-                                        GlobalAvgPoolConnector, LinearConnector,
-                                        MLPConnector, OrthogonalConnector,
-                                        ProjectorEnsembleConnector, SequentialConnector,
-                                        TokenMeanPoolConnector)
+from mmkd_ext.models.connectors import OrthogonalConnector
 from mmkd_ext.models.connectors.orthogonal_connector import PARAMETRIZATIONS
 from mmkd_ext.models.utils.orthogonal import orthogonality_error, random_orthonormal
 
@@ -194,102 +191,58 @@ def test_orthogonal_connector_under_autocast():
     assert torch.allclose(y.float(), x @ P.T, atol=5e-2)
 
 
-def test_standardizer_modes():
-    x = torch.randn(4, 7, 10)
-    assert torch.equal(
-        FeatureStandardizer('sample')(x), F.layer_norm(x, (10, ), eps=1e-5))
-    fmap = torch.randn(3, 10, 2, 2)
-    ref = F.layer_norm(fmap.permute(0, 2, 3, 1), (10, )).permute(0, 3, 1, 2)
-    assert torch.allclose(FeatureStandardizer('sample')(fmap), ref, atol=1e-6)
-    y = FeatureStandardizer('batch', eps=0.0)(x * 3 + 1)
-    flat = y.reshape(-1, 10)
-    assert torch.allclose(flat.mean(0), torch.zeros(10), atol=1e-5)
-    assert torch.allclose(flat.std(0), torch.ones(10), atol=1e-5)  # unbiased std
-    with pytest.raises(ValueError, match='at least 2 tokens'):
-        FeatureStandardizer('batch')(torch.randn(1, 10))
-    with pytest.raises(ValueError, match='mode'):
-        FeatureStandardizer('layer')
-
-
-@pytest.mark.parametrize('method', ['cholesky', 'zca'])
-def test_whitener(method):
+@pytest.mark.parametrize('param', PARAMETRIZATIONS)
+# bfloat16 CPU autocast, as `--amp` uses without CUDA (AutocastOptimWrapper)
+def test_orthogonal_connector_stays_orthogonal_under_autocast(param):
     torch.manual_seed(0)
-    mix = torch.randn(6, 6)
-    w = FeatureWhitener(6, method=method, eps=1e-6, momentum=1.0)
-    x = torch.randn(400, 6) @ mix + 3
-    y = w(x)
-    assert torch.allclose(torch.cov(y.T), torch.eye(6), atol=2e-3)
-    # N < d: shrinkage keeps it finite
-    w_big = FeatureWhitener(64, method=method)
-    assert torch.isfinite(w_big(torch.randn(8, 64))).all()
-    # float16 inputs: computed in float32, finite
-    y16 = FeatureWhitener(6, method=method)(x.half())
-    assert y16.dtype == torch.float32 and torch.isfinite(y16).all()
-    # eval uses the running statistics (momentum 1: the last batch's)
-    w.eval()
-    x2 = torch.randn(5, 6)
-    assert torch.allclose(w(x2), (x2 - x.mean(0)) @ w_matrix(w).T, atol=1e-4)
-    # running statistics survive a state_dict round trip
-    w2 = FeatureWhitener(6, method=method, eps=1e-6).eval()
-    w2.load_state_dict(w.state_dict())
-    assert torch.allclose(w2(x2), w(x2))
-    assert set(w.state_dict()) == {'running_mean', 'running_cov'}
-    with pytest.raises(ValueError, match='num_features'):
-        w(torch.randn(5, 7))
-
-
-def w_matrix(w):
-    from mmkd_ext.models.utils.whitening import whitening_matrix
-    return whitening_matrix(w.running_cov, w.method, w.eps)
-
-
-def test_whitener_under_autocast_and_maps():
-    w = FeatureWhitener(4)
+    d_s, d_t = (24, 48) if param in ('matrix_exp', 'householder') else (64, 256)
+    conn = MODELS.build(
+        dict(
+            type='OrthogonalConnector',
+            in_channels=d_s,
+            out_channels=d_t,
+            parametrization=param))
+    opt = torch.optim.SGD(conn.parameters(), lr=0.5)
+    x = torch.randn(32, d_s)
+    target = torch.randn(32, d_t)
+    for _ in range(3):  # training steps taken under autocast
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            loss = (conn(x) - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        y = w(torch.randn(2, 4, 5, 5))
-    assert y.shape == (2, 4, 5, 5) and y.dtype == torch.float32
-    assert torch.isfinite(y).all()
+        P = conn.weight
+    assert P.dtype == torch.float32  # the weight itself is never computed in bf16
+    eye = torch.eye(d_s)
+    assert (P.mT @ P - eye).abs().max() < 1e-3
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        y = conn(x)
+    # the bf16 matmul keeps inner products to bf16 precision
+    torch.testing.assert_close(y.float(), x @ P.mT, rtol=2e-2, atol=2e-2)
 
 
-def test_pooling_and_sequential():
-    tokens = torch.randn(2, 6, 4)
-    pool = TokenMeanPoolConnector(num_skip_tokens=2)
-    assert torch.allclose(pool(tokens), tokens[:, 2:].mean(1))
-    assert torch.allclose(pool((torch.randn(2, 3, 4), tokens)), tokens[:, 2:].mean(1))
-    with pytest.raises(ValueError, match='num_skip_tokens'):
-        TokenMeanPoolConnector(6)(tokens)
-    fmap = torch.randn(2, 4, 3, 3)
-    gap = GlobalAvgPoolConnector()
-    assert torch.allclose(gap((fmap, )), fmap.mean((2, 3)))
-    assert torch.allclose(gap(fmap.mean((2, 3))), fmap.mean((2, 3)))
-    seq = SequentialConnector([
-        dict(type='GlobalAvgPoolConnector'),
-        dict(type='OrthogonalConnector', in_channels=4, out_channels=8),
-        dict(type='FeatureStandardizer', mode='sample')
-    ])
-    out = seq(fmap)
-    proj = seq.connectors[1]
-    assert torch.allclose(out, F.layer_norm(proj(fmap.mean((2, 3))), (8, )), atol=1e-5)
-    with pytest.raises(ValueError, match='connectors'):
-        SequentialConnector([])
+# -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
+def test_b01_connector_in_channels_mismatch(raises, razor_build):
+    conn = razor_build(dict(type='OrthogonalConnector', in_channels=8, out_channels=16))
+    for x in (torch.randn(4, 5), torch.randn(2, 3, 5), torch.randn(2, 5, 3, 3)):
+        raises(ValueError, lambda: conn(x), '`in_channels`=8', '5 channels')
 
 
-@pytest.mark.parametrize('cls',
-                         [LinearConnector, MLPConnector, ProjectorEnsembleConnector])
-def test_baseline_projectors(cls):
-    conn = cls(6, 10)
-    for x, shape in ((torch.randn(3, 6), (3, 10)), (torch.randn(3, 5, 6), (3, 5, 10)),
-                     (torch.randn(3, 6, 2, 2), (3, 10, 2, 2))):
-        assert conn(x).shape == shape
-    conn(torch.randn(3, 6)).sum().backward()
-    assert all(p.grad is not None for p in conn.parameters())
-    with pytest.raises(ValueError, match='in_channels'):
-        conn(torch.randn(3, 5))
+@pytest.mark.parametrize('key,value', [('in_channels', 0), ('out_channels', -3),
+                                       ('in_channels', 8.0), ('out_channels', True)])
+def test_b02_connector_bad_channels(key, value, raises, razor_build):
+    cfg = dict(type='OrthogonalConnector', in_channels=8, out_channels=16)
+    cfg[key] = value
+    raises(ValueError, lambda: razor_build(cfg), f'`{key}`', 'positive int')
 
 
-def test_projector_ensemble_is_mean_of_members():
-    ens = ProjectorEnsembleConnector(6, 10, num_projectors=3)
-    x = torch.randn(4, 6)
-    ref = sum(p(x) for p in ens.projectors) / 3
-    assert torch.allclose(ens(x), ref, atol=1e-6)
-    assert random_orthonormal(3, 2).shape == (3, 2)
+def test_b03_unknown_parametrization(raises, razor_build):
+    """B3, the connector's own key (the feature-pair key: test_vkd_distiller.py)."""
+    raises(
+        ValueError, lambda: razor_build(
+            dict(
+                type='OrthogonalConnector',
+                in_channels=8,
+                out_channels=16,
+                parametrization='qr')), '`parametrization`', "'cholesky_qr'", "'qr'")

@@ -1,38 +1,49 @@
-"""DataLimitedGAN.train_step: D/G step counts, EMA schedule, exact resume."""
+"""DataLimitedGAN.train_step: D/G step counts, EMA schedule, exact resume, the step
+with discriminator distillation (frozen teacher, VKD head)."""
 import copy
 
 import pytest
 import torch
 from mmengine.optim import OptimWrapperDict
 
+from mmkd_ext.compat import safe_torch_load
 from mmkd_ext.engine import GANOptimWrapperConstructor
 from mmkd_ext.models.gans import DataLimitedGAN
-from mmkd_ext.compat import safe_torch_load
 
 
 def small_gan(**kw):
     cfg = dict(
-        generator=dict(type='BigGANGenerator', num_classes=3, z_dim=16, ch=16,
-                       bottom_width=4, num_blocks=1),
-        discriminator=dict(type='BigGANDiscriminator', num_classes=3, ch=16,
-                           num_blocks=2, num_down=1),
-        num_classes=3, disc_steps=3, ema_decay=0.9, ema_start=2)
+        generator=dict(
+            type='BigGANGenerator',
+            num_classes=3,
+            z_dim=16,
+            ch=16,
+            bottom_width=4,
+            num_blocks=1),
+        discriminator=dict(
+            type='BigGANDiscriminator', num_classes=3, ch=16, num_blocks=2, num_down=1),
+        num_classes=3,
+        disc_steps=3,
+        ema_decay=0.9,
+        ema_start=2)
     cfg.update(kw)
     return DataLimitedGAN(**cfg)
 
 
 def optim(model):
-    return GANOptimWrapperConstructor(dict(
-        generator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.0, 0.999))),
-        discriminator=dict(optimizer=dict(type='Adam', lr=2e-4,
-                                          betas=(0.0, 0.999)))))(model)
+    return GANOptimWrapperConstructor(
+        dict(
+            generator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.0, 0.999))),
+            discriminator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.0,
+                                                                           0.999)))))(
+                                                                               model)
 
 
 def batch(n=6, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return dict(inputs=torch.randint(0, 256, (n, 3, 8, 8), generator=g,
-                                     dtype=torch.uint8),
-                data_samples=torch.randint(0, 3, (n, ), generator=g))
+    return dict(
+        inputs=torch.randint(0, 256, (n, 3, 8, 8), generator=g, dtype=torch.uint8),
+        data_samples=torch.randint(0, 3, (n, ), generator=g))
 
 
 def adam_steps(wrapper):
@@ -43,8 +54,8 @@ def test_step_counts_and_ema():
     torch.manual_seed(0)
     model = small_gan()
     ow = optim(model)
-    assert isinstance(ow, OptimWrapperDict) and set(ow.keys()) == {
-        'generator', 'discriminator'}
+    assert isinstance(ow, OptimWrapperDict) and set(
+        ow.keys()) == {'generator', 'discriminator'}
     g_before = copy.deepcopy(model.generator.state_dict())
     log = model.train_step(batch(), ow)
     assert {'loss_d', 'loss_d_real', 'loss_d_fake', 'loss_g'} <= set(log)
@@ -113,3 +124,60 @@ def test_val_step_samples_ema():
     assert len(out) == 4 and out[0]['fake_img'].shape == (3, 8, 8)
     with pytest.raises(KeyError, match='noise'):
         model.val_step(batch())
+
+
+def test_gan_train_step_with_vkd(tiny_teacher_cfg):
+    torch.manual_seed(0)
+    model = DataLimitedGAN(
+        generator=dict(
+            type='BigGANGenerator', num_classes=3, z_dim=16, ch=16, num_blocks=1),
+        discriminator=dict(
+            type='BigGANDiscriminator',
+            num_classes=3,
+            ch=16,
+            num_blocks=2,
+            num_down=1,
+            distill_dims=(64, 24)),
+        num_classes=3,
+        disc_steps=2,
+        teacher=tiny_teacher_cfg(),
+        distill=dict(
+            type='DiscriminatorKD',
+            student_dim=24,
+            teacher_dim=32,
+            connector=dict(type='OrthogonalConnector'),
+            normalizer='whiten'))
+    ow = GANOptimWrapperConstructor(
+        dict(
+            generator=dict(optimizer=dict(type='Adam', lr=1e-3)),
+            discriminator=dict(optimizer=dict(type='Adam', lr=1e-3))))(
+                model)
+    d_params = {
+        id(p)
+        for g in ow['discriminator'].optimizer.param_groups
+        for p in g['params']
+    }
+    assert all(id(p) in d_params for p in model.distill.parameters())
+    assert not any(id(p) in d_params for p in model.teacher.parameters())
+    teacher_before = {k: v.clone() for k, v in model.teacher.state_dict().items()}
+    data = dict(
+        inputs=torch.randint(0, 256, (8, 3, 8, 8), dtype=torch.uint8),
+        data_samples=torch.randint(0, 3, (8, )))
+    model.train()
+    log = model.train_step(data, ow)
+    assert {'loss_kd_real', 'loss_kd_fake', 'loss_g'} <= set(log)
+    assert all(torch.isfinite(v) for v in log.values())
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, teacher_before[k]), k  # frozen, BN stats untouched
+    with pytest.raises(ValueError, match='distill_dims'):
+        DataLimitedGAN(
+            generator=dict(
+                type='BigGANGenerator', num_classes=3, z_dim=16, ch=16, num_blocks=1),
+            discriminator=dict(type='BigGANDiscriminator', num_classes=3, ch=16),
+            num_classes=3,
+            teacher=tiny_teacher_cfg(),
+            distill=dict(
+                type='DiscriminatorKD',
+                student_dim=24,
+                teacher_dim=32,
+                connector=dict(type='OrthogonalConnector')))

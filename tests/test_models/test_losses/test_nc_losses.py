@@ -1,22 +1,13 @@
-"""NC1AlignLoss, NC2StructureLoss, NC3Head, NeuralCollapseMetric + NCFeatureHook."""
+"""NC1AlignLoss and NC2StructureLoss: registration, hand values, the bank they read,
+clear errors, a short training in which every NC term falls."""
 import pytest
 import torch
 import torch.nn.functional as F
-from mmpretrain.registry import METRICS
 from mmpretrain.registry import MODELS as CLS_MODELS
-from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS as RAZOR_MODELS
 
 import mmkd_ext  # noqa: F401
 from mmkd_ext.models.utils.prototype_bank import PrototypeBank
-
-
-def filled_bank(name=None, c=4, d=6, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    bank = PrototypeBank(c, d, name=name)
-    y = torch.arange(c).repeat(3)
-    bank(torch.randn(3 * c, d, generator=g) + 3 * torch.randn(c, d, generator=g)[y], y)
-    return bank
 
 
 def test_losses_registered_and_no_dkd_clash():
@@ -25,7 +16,7 @@ def test_losses_registered_and_no_dkd_clash():
     assert RAZOR_MODELS.get('NCKD') is None or 'NC1' not in str(RAZOR_MODELS.get('NCKD'))
 
 
-def test_nc1_loss_module_uses_bank_and_checks():
+def test_nc1_loss_module_uses_bank_and_checks(filled_bank):
     bank = filled_bank()
     loss = RAZOR_MODELS.build(dict(type='NC1AlignLoss', bank=bank, loss_weight=2.0))
     x = torch.randn(5, 6, requires_grad=True)
@@ -44,7 +35,7 @@ def test_nc1_loss_module_uses_bank_and_checks():
         RAZOR_MODELS.build(dict(type='NC1AlignLoss', bank=PrototypeBank(4, 6)))(x, y)
 
 
-def test_nc2_loss_module_modes():
+def test_nc2_loss_module_modes(filled_bank):
     y = torch.tensor([0, 0, 1, 2, 3])
     s, t = torch.randn(5, 6), torch.randn(5, 9)
     loss = RAZOR_MODELS.build(dict(type='NC2StructureLoss', loss_weight=3.0))
@@ -52,95 +43,11 @@ def test_nc2_loss_module_modes():
     with pytest.raises(ValueError, match='preds_T'):
         loss(s, y)
     bank = filled_bank()
-    bank_loss = RAZOR_MODELS.build(dict(type='NC2StructureLoss', teacher_means='bank',
-                                        bank=bank))
+    bank_loss = RAZOR_MODELS.build(
+        dict(type='NC2StructureLoss', teacher_means='bank', bank=bank))
     assert bank_loss(bank.means[y] @ torch.eye(6).flip(0), y).item() < 1e-10
     with pytest.raises(ValueError, match="teacher_means='bank' needs"):
         RAZOR_MODELS.build(dict(type='NC2StructureLoss', teacher_means='bank'))
-
-
-def test_nc3_head_bank_hand_logit_and_no_class_weight_params():
-    bank = filled_bank(d=6)
-    head = CLS_MODELS.build(dict(type='NC3Head', num_classes=4, in_channels=6,
-                                 bank=bank, scale=10.0))
-    assert [n for n, p in head.named_parameters()] == []
-    x = torch.randn(3, 6)
-    logits = head((x, ))
-    m = bank.means - bank.means.mean(0)
-    m = m / m.norm(dim=1, keepdim=True)
-    hand = 10.0 * (x / x.norm(dim=1, keepdim=True)) @ m.T
-    torch.testing.assert_close(logits, hand)
-    assert logits[0, 1].item() == pytest.approx(
-        10.0 * F.cosine_similarity(x[0], m[1], dim=0).item(), rel=1e-5)
-    samples = [DataSample().set_gt_label(k) for k in (0, 1, 2)]
-    losses = head.loss((x, ), samples)
-    torch.testing.assert_close(losses['loss'], F.cross_entropy(hand, torch.tensor([0, 1, 2])))
-
-
-def test_nc3_head_etf_projector_and_learned_scale():
-    head = CLS_MODELS.build(dict(
-        type='NC3Head', num_classes=5, in_channels=3, feat_dim=8, learnable_scale=True,
-        projector=dict(type='OrthogonalConnector', in_channels=3, out_channels=8)))
-    w = head.fc.weight
-    gram = w @ w.T
-    torch.testing.assert_close(torch.diagonal(gram), torch.ones(5))
-    torch.testing.assert_close(gram[0, 1], torch.tensor(-0.25), atol=1e-6, rtol=0)
-    names = [n for n, _ in head.named_parameters()]
-    assert 'fc.scale' in names and not any('etf' in n or 'bank' in n for n in names)
-    assert 'fc.etf' in head.state_dict()
-    x = torch.randn(4, 3)
-    logits = head((x, ))
-    proj = head.projector(x)
-    torch.testing.assert_close(proj.norm(dim=1), x.norm(dim=1))  # orthogonal g
-    torch.testing.assert_close(
-        logits, head.fc.scale * torch.nn.functional.normalize(proj, dim=1) @ w.T)
-    logits.sum().backward()
-    assert head.fc.scale.grad is not None
-    with pytest.raises(ValueError, match='projector=dict'):
-        CLS_MODELS.build(dict(type='NC3Head', num_classes=4, in_channels=64,
-                              bank=filled_bank(d=6)))
-
-
-def test_metric_and_hook_on_plain_classifier():
-    from mmkd_ext.engine import NCFeatureHook
-    from mmengine.evaluator import Evaluator
-    model = CLS_MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=8, base_channels=8,
-                      out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=3, in_channels=64))).eval()
-    evaluator = Evaluator([dict(type='mmpretrain.Accuracy'),
-                           dict(type='mmpretrain.NeuralCollapseMetric')])
-
-    class FakeRunner:  # the two attributes the hook reads
-        pass
-
-    runner = FakeRunner()
-    runner.model = model
-    hook = NCFeatureHook()
-    hook.before_val_epoch(runner)
-    torch.manual_seed(0)
-    imgs = torch.randn(9, 3, 16, 16)
-    samples = [DataSample().set_gt_label(k % 3) for k in range(9)]
-    with torch.no_grad():
-        feats = model.extract_feat(imgs)[-1]
-        out = model(imgs, samples, mode='predict')
-    evaluator.process(out)
-    metrics = evaluator.evaluate(9)
-    hook.after_val_epoch(runner)
-    assert not hook._handles
-    from mmkd_ext.models.utils.neural_collapse import nc_metrics
-    ref = nc_metrics(feats, torch.arange(9) % 3, model.head.fc.weight)
-    for key, value in ref.items():
-        assert metrics[f'nc/{key}'] == pytest.approx(value, rel=1e-4), key
-    assert 'accuracy/top1' in metrics
-    with torch.no_grad():  # hooks are gone: no features attached
-        fresh = [DataSample().set_gt_label(k % 3) for k in range(9)]
-        assert 'nc_feat' not in model(imgs, fresh, mode='predict')[0]
-    metric = METRICS.build(dict(type='NeuralCollapseMetric'))
-    with pytest.raises(KeyError, match='NCFeatureHook'):
-        metric.process(None, [DataSample().set_gt_label(0).to_dict()])
 
 
 @pytest.fixture
@@ -162,14 +69,18 @@ def test_short_training_reduces_nc_losses(one_thread):
     g = torch.Generator().manual_seed(0)
     teacher_emb = 3 * torch.randn(10, 32, generator=g)
     bank = PrototypeBank(10, 32, name='test_short_training')
-    head = CLS_MODELS.build(dict(
-        type='NC3Head', num_classes=10, in_channels=24, bank=bank,
-        projector=dict(type='OrthogonalConnector', in_channels=24, out_channels=32)))
+    head = CLS_MODELS.build(
+        dict(
+            type='NC3Head',
+            num_classes=10,
+            in_channels=24,
+            bank=bank,
+            projector=dict(type='OrthogonalConnector', in_channels=24, out_channels=32)))
     nc1 = RAZOR_MODELS.build(dict(type='NC1AlignLoss', bank=bank))
     nc2 = RAZOR_MODELS.build(dict(type='NC2StructureLoss'))
     torch.manual_seed(0)
-    body = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(),
-                               torch.nn.Linear(64, 24))
+    body = torch.nn.Sequential(
+        torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 24))
     opt = torch.optim.Adam(list(body.parameters()) + list(head.parameters()), lr=3e-3)
     history = []
     for step in range(120):
@@ -189,3 +100,101 @@ def test_short_training_reduces_nc_losses(one_thread):
     with torch.no_grad():
         acc = (head((body(x_all), )).argmax(1) == y_all).float().mean()
     assert acc > 0.85
+
+
+# bfloat16 CPU autocast, as `--amp` uses without CUDA (AutocastOptimWrapper)
+def test_nc_losses_finite_and_close_under_autocast():
+    torch.manual_seed(0)
+    bank_cfg = dict(
+        type='PrototypeBank',
+        name='amp_test_bank',
+        num_classes=10,
+        feat_dim=32,
+        mode='online')
+    nc1 = RAZOR_MODELS.build(dict(type='NC1AlignLoss', bank=bank_cfg))
+    nc2 = RAZOR_MODELS.build(dict(type='NC2StructureLoss', teacher_means='batch'))
+    t = torch.randn(64, 32)
+    labels = torch.arange(64) % 10
+    nc1.bank.update(t, labels)
+    s = torch.randn(64, 32, requires_grad=True)
+    l1, l2 = nc1(s, labels), nc2(s, labels, t)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        s16 = s.bfloat16()
+        m1, m2 = nc1(s16, labels), nc2(s16, labels, t.bfloat16())
+    for ref, got in ((l1, m1), (l2, m2)):
+        assert torch.isfinite(got)
+        assert got.float().item() == pytest.approx(ref.item(), rel=3e-2, abs=3e-3)
+    (m1 + m2).float().backward()
+    assert torch.isfinite(s.grad).all() and s.grad.abs().sum() > 0
+
+
+# -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
+@pytest.mark.parametrize('name', ['nc1', 'nc2'])
+def test_b18_empty_batch(name, raises, razor_build):
+    """B18, the NC losses (VKDLoss: test_vkd_loss.py)."""
+    if name == 'nc1':
+        loss = razor_build(
+            dict(type='NC1AlignLoss', bank=dict(num_classes=3, feat_dim=4, name=None)))
+
+        def fn():
+            return loss(torch.randn(0, 4), torch.zeros(0, dtype=torch.long))
+
+        names = ['NC1AlignLoss', 'empty batch', 'at least one']
+    else:
+        loss = razor_build(dict(type='NC2StructureLoss'))
+
+        def fn():
+            return loss(
+                torch.randn(0, 4), torch.zeros(0, dtype=torch.long), torch.randn(0, 6))
+
+        names = ['NC2StructureLoss', 'empty batch', 'at least one']
+    raises(ValueError, fn, *names)
+
+
+def test_b19_one_class_batch_is_finite(razor_build):
+    """Documented behaviour, not an error: NC2 on a one-class batch is 0 with finite
+    gradients; NC1 stays finite."""
+    nc2 = razor_build(dict(type='NC2StructureLoss'))
+    s = torch.randn(5, 4, requires_grad=True)
+    labels = torch.full((5, ), 2)
+    out = nc2(s, labels, torch.randn(5, 6))
+    out.backward()
+    assert out.item() == 0 and torch.isfinite(s.grad).all()
+    bank = dict(num_classes=3, feat_dim=4, name=None)
+    nc1 = razor_build(dict(type='NC1AlignLoss', bank=bank))
+    nc1.bank.update(torch.randn(5, 4), labels)
+    s = torch.randn(5, 4, requires_grad=True)
+    out = nc1(s, labels)
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(s.grad).all()
+
+
+@pytest.mark.parametrize(
+    'labels',
+    [None, [0, 1, 2, 1], torch.rand(4, 3),
+     torch.tensor([0, 1])])
+def test_b20_nc_loss_without_valid_labels(labels, raises, razor_build):
+    loss = razor_build(dict(type='NC2StructureLoss'))
+    exc = ValueError if isinstance(labels, torch.Tensor) and \
+        not labels.is_floating_point() else TypeError
+    raises(exc, lambda: loss(torch.randn(4, 4), labels, torch.randn(4, 6)),
+           'NC2StructureLoss labels', 'expected')
+
+
+@pytest.mark.parametrize('bad', [3, -1])
+def test_b21_labels_out_of_range(bad, raises, razor_build):
+    bank = dict(num_classes=3, feat_dim=4, name=None)
+    nc1 = razor_build(dict(type='NC1AlignLoss', bank=bank))
+    labels = torch.tensor([0, 1, 2, bad])
+    raises(ValueError, lambda: nc1.bank(torch.randn(4, 4), labels), 'must lie in [0, 3)',
+           'bank.num_classes')
+    nc1.bank.update(torch.randn(3, 4), torch.tensor([0, 1, 2]))
+    raises(ValueError, lambda: nc1(torch.randn(4, 4), labels), 'NC1AlignLoss labels',
+           '[0, 3)', 'bank.num_classes')
+
+
+def test_b22_nc_loss_before_bank_filled(raises, razor_build):
+    nc1 = razor_build(
+        dict(type='NC1AlignLoss', bank=dict(num_classes=3, feat_dim=4, name=None)))
+    raises(RuntimeError, lambda: nc1(torch.randn(4, 4), torch.tensor([0, 1, 2, 0])),
+           'NC1AlignLoss', 'holds no teacher statistics', 'distill_losses')

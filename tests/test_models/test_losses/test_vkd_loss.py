@@ -14,8 +14,8 @@ def test_smooth_l1_hand_computation():
     assert torch.isclose(VKDLoss()(s, t), torch.tensor(expect))
     assert torch.isclose(VKDLoss(loss_weight=2.0)(s, t), torch.tensor(2 * expect))
     # beta = 4: all quadratic, 0.5 d^2 / 4
-    assert torch.isclose(VKDLoss(beta=4.0, reduction='sum')(s, t),
-                         torch.tensor((0.25 + 4 + 0 + 1) / 8))
+    assert torch.isclose(
+        VKDLoss(beta=4.0, reduction='sum')(s, t), torch.tensor((0.25 + 4 + 0 + 1) / 8))
 
 
 def test_l1_l2_and_none():
@@ -36,3 +36,23 @@ def test_half_inputs_and_errors():
         VKDLoss('huber')
     with pytest.raises(ValueError, match='beta'):
         VKDLoss(beta=0)
+
+
+# -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
+def test_b12_vkd_loss_shape_mismatch(raises, razor_build):
+    loss = razor_build(dict(type='VKDLoss'))
+    raises(ValueError, lambda: loss(torch.randn(4, 8), torch.randn(4, 16)), '(4, 8)',
+           '(4, 16)', '`out_channels`')
+
+
+def test_b13_vkd_loss_unknown_type(raises, razor_build):
+    raises(ValueError, lambda: razor_build(dict(type='VKDLoss', loss_type='kl')),
+           '`loss_type`', "'smooth_l1'", "'kl'")
+
+
+def test_b18_empty_batch(raises, razor_build):
+    """B18, VKDLoss (the NC losses: test_nc_losses.py)."""
+    loss = razor_build(dict(type='VKDLoss'))
+    fn = lambda: loss(torch.randn(0, 8), torch.randn(0, 8))  # noqa: E731
+    names = ['VKDLoss', 'empty', 'at least one']
+    raises(ValueError, fn, *names)

@@ -1,4 +1,4 @@
-"""Pure maths of the VKD projector and whitening (no OpenMMLab imports needed)."""
+"""Pure maths of the VKD projector (no OpenMMLab imports needed)."""
 import pytest
 import torch
 
@@ -8,7 +8,6 @@ from mmkd_ext.models.utils.orthogonal import (cholesky_qr_inv, complete_orthogon
                                               orthogonality_error, polar_factor,
                                               polar_linear, random_orthonormal,
                                               stiefel_exp)
-from mmkd_ext.models.utils.whitening import batch_covariance, whitening_matrix
 
 
 def _spd(n, seed=0, dtype=torch.float64):
@@ -121,22 +120,3 @@ def test_random_orthonormal_shapes():
     assert orthogonality_error(random_orthonormal(40, 10)) < 1e-6
     W = random_orthonormal(10, 40)
     assert W.shape == (10, 40) and orthogonality_error(W) < 1e-6
-
-
-@pytest.mark.parametrize('method', ['cholesky', 'zca'])
-def test_whitening_matrix_gives_identity_covariance(method):
-    g = torch.Generator().manual_seed(0)
-    z = torch.randn(
-        500, 6, generator=g, dtype=torch.float64) @ torch.randn(
-            6, 6, generator=g, dtype=torch.float64)
-    mu, cov = batch_covariance(z)
-    assert torch.allclose(cov, torch.cov(z.T), atol=1e-10)
-    W = whitening_matrix(cov, method, eps=0.0)
-    y = (z - mu) @ W.T
-    assert torch.allclose(torch.cov(y.T), torch.eye(6, dtype=z.dtype), atol=1e-8)
-    if method == 'zca':
-        assert torch.allclose(W, W.T, atol=1e-10)
-    else:
-        assert torch.allclose(W, W.tril())
-    with pytest.raises(ValueError, match='method'):
-        whitening_matrix(cov, 'pca')

@@ -92,7 +92,8 @@ def test_file_mode(tmp_path):
         PrototypeBank(4, 3, mode='file', path=str(tmp_path / 'raw.pth')).means, protos)
     with pytest.raises(FileNotFoundError, match='bank.path'):
         PrototypeBank(4, 3, mode='file', path=str(tmp_path / 'missing.pth'))
-    with pytest.raises(ValueError, match=r'expected \(num_classes, feat_dim\) = \(5, 3\)'):
+    with pytest.raises(
+            ValueError, match=r'expected \(num_classes, feat_dim\) = \(5, 3\)'):
         PrototypeBank(5, 3, mode='file', path=str(path))
     torch.save(dict(weights=protos), tmp_path / 'bad.pth')
     with pytest.raises(KeyError, match='prototypes'):
@@ -140,25 +141,46 @@ def _free_port():
 
 def _rank_worker(rank, port, out_dir):
     import torch.distributed as tdist
-    tdist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
-                             world_size=2)
+    tdist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
     bank = PrototypeBank(6, 5)
     for x, y in _batches(100 + rank):  # every rank sees different data
         bank(x, y)
-    torch.save(dict(means=bank.means, counts=bank.counts),
-               os.path.join(out_dir, f'rank{rank}.pth'))
+    torch.save(
+        dict(means=bank.means, counts=bank.counts),
+        os.path.join(out_dir, f'rank{rank}.pth'))
     tdist.destroy_process_group()
 
 
 def test_two_ranks_hold_identical_prototypes(tmp_path):
-    mp.start_processes(_rank_worker, args=(_free_port(), str(tmp_path)), nprocs=2,
-                       start_method='fork')
+    mp.start_processes(
+        _rank_worker, args=(_free_port(), str(tmp_path)), nprocs=2, start_method='fork')
     r0 = torch.load(tmp_path / 'rank0.pth')
     r1 = torch.load(tmp_path / 'rank1.pth')
-    assert torch.equal(r0['means'], r1['means']) and torch.equal(r0['counts'], r1['counts'])
+    assert torch.equal(r0['means'], r1['means']) and torch.equal(
+        r0['counts'], r1['counts'])
     allx = torch.cat([x for r in (0, 1) for x, _ in _batches(100 + r)])
     ally = torch.cat([y for r in (0, 1) for _, y in _batches(100 + r)])
     for k in range(6):
         if (ally == k).any():
             torch.testing.assert_close(r0['means'][k], allx[ally == k].mean(0))
         assert r0['counts'][k] == (ally == k).sum()
+
+
+# -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
+def _bank(path):
+    return PrototypeBank(3, 4, mode='file', path=str(path))
+
+
+def test_b23_prototype_file_bad(tmp_path, raises):
+    raises(FileNotFoundError, lambda: _bank(tmp_path / 'none.pth'), 'bank.path',
+           'none.pth')
+    torch.save(torch.randn(5, 4), tmp_path / 'shape.pth')
+    raises(ValueError, lambda: _bank(tmp_path / 'shape.pth'), 'bank.path', '(5, 4)',
+           '(3, 4)')
+    torch.save(dict(means=torch.randn(3, 4)), tmp_path / 'keys.pth')
+    raises(KeyError, lambda: _bank(tmp_path / 'keys.pth'), 'bank.path', 'prototypes')
+    nan = torch.randn(3, 4)
+    nan[1, 1] = float('nan')
+    torch.save(nan, tmp_path / 'nan.pth')
+    raises(ValueError, lambda: _bank(tmp_path / 'nan.pth'), 'bank.path', 'NaN')

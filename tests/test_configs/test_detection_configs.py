@@ -1,7 +1,7 @@
 """The shipped ViDT distillation configs: one layout (bases under configs/_base_), VKD
 through ``VKDDistiller`` with inferred widths, token matching, both on the Swin-base
 teacher of configs/_base_/distill/vidt_swin-base_teacher.py. (Training through the
-Runner: tests/detection/test_custom_student.py.)"""
+Runner: tests/test_models/test_distillers/test_custom_student_vidt.py.)"""
 import glob
 import os.path as osp
 
