@@ -7,6 +7,11 @@ resume and distributed runs in subprocesses). Error-path tests sit beside the ot
 of their component; the bad-input catalogue entries keep their ids (``test_b17_...`` is
 entry B17 of docs/bad_inputs.md).
 
+Isolation: :func:`_isolated_global_state` (autouse) restores, around every test, the
+global state that MMEngine, MMRazor and torch keep between calls (default registry
+scope, message hub, loggers and visualizers, RNG states, deterministic flags, default
+dtype, threads, environment), so the order of the tests does not matter.
+
 Helpers (session fixtures returning functions):
 
 * ``repo_root``: the repository root (a str);
@@ -36,25 +41,85 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import random
 import re
 import subprocess
 import sys
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import torch
+from mmengine.utils import ManagerMixin
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(REPO, 'tests', 'data')
 DIGITS_VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
 
 
+def _managed_classes():
+    """MMEngine's global-instance classes (DefaultScope, MessageHub, MMLogger,
+    Visualizer and its subclasses...): each keeps its own ``_instance_dict``."""
+    found, todo = [], [ManagerMixin]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.append(sub)
+                todo.append(sub)
+    return found
+
+
+# The instances as they were before any test module was imported.
+_INITIAL_INSTANCES = {cls: OrderedDict(cls._instance_dict) for cls in _managed_classes()}
+
+
+def _reset_instances():
+    """Default scope, message hub, loggers and visualizers as before the first test (a
+    Runner built by one test must not hand its visualizer or scope to the next)."""
+    for cls in _managed_classes():
+        cls._instance_dict = OrderedDict(_INITIAL_INSTANCES.get(cls, ()))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_global_state():
+    """Every test starts from the same global state and leaves none behind."""
+    _reset_instances()
+    saved = dict(
+        dtype=torch.get_default_dtype(),
+        deterministic=torch.are_deterministic_algorithms_enabled(),
+        warn_only=torch.is_deterministic_algorithms_warn_only_enabled(),
+        cudnn=(torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic),
+        threads=torch.get_num_threads(),
+        torch_rng=torch.get_rng_state(),
+        numpy_rng=np.random.get_state(),
+        python_rng=random.getstate(),
+        environ=dict(os.environ))
+    yield
+    _reset_instances()
+    torch.set_default_dtype(saved['dtype'])
+    torch.use_deterministic_algorithms(
+        saved['deterministic'], warn_only=saved['warn_only'])
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved['cudnn']
+    if torch.get_num_threads() != saved['threads']:
+        torch.set_num_threads(saved['threads'])
+    torch.set_rng_state(saved['torch_rng'])
+    np.random.set_state(saved['numpy_rng'])
+    random.setstate(saved['python_rng'])
+    if dict(os.environ) != saved['environ']:
+        os.environ.clear()
+        os.environ.update(saved['environ'])
+
+
 # -- paths, subprocesses, logs, tools ---------------------------------------------------
 def _run_tool(script, *args, timeout=900, check=True):
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
-    proc = subprocess.run([sys.executable, osp.join(REPO, script), *map(str, args)],
-                          cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, script), *map(str, args)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f'{script} {" ".join(map(str, args))} failed '
                              f'(exit {proc.returncode}):\n{proc.stdout[-4000:]}\n'
@@ -216,10 +281,12 @@ def _cifar_classifier(name, num_classes=100):
 
     from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO
     backbone, _, dim = CIFAR_ZOO[name]
-    return MODELS.build(dict(
-        type='ImageClassifier', backbone=dict(backbone),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=dim)))
+    return MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(backbone),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=dim)))
 
 
 def _repdistiller_state_dict(model, clf_name):

@@ -14,9 +14,8 @@ MMEngine layouts), the converters under ``tools/model_converters/``, the ViDT re
 and Swin ImageNet loaders, NCKD prototype files, ``nc_analysis.load_classifier`` (the
 NC analysis tools), the GAN teacher encoder / Inception / classifier feature-extractor
 weights, and the CIFAR python-pickle datasets. One ``tools/train.py`` subprocess checks
-``load_from`` end to end (``--resume`` is covered by tests/foundation).
+``load_from`` end to end (``--resume``: tests/integration/test_kd_pipeline.py).
 """
-import importlib.util
 import os
 import os.path as osp
 import pickle
@@ -31,14 +30,6 @@ import mmkd_ext  # noqa: F401  (applies compat, registers modules)
 from mmkd_ext.compat import UnsafeCheckpointError, safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-@pytest.fixture(autouse=True)
-def _pinned_default_scope():
-    """Unprefixed types are MMRazor's, whatever earlier tests left as default scope."""
-    from mmengine.registry import DefaultScope
-    with DefaultScope.overwrite_default_scope('mmrazor'):
-        yield
 
 
 class _SystemPayload:
@@ -205,23 +196,15 @@ def test_classifier_checkpoint_layouts(evil):
 
 
 # -- converters -------------------------------------------------------------------------
-def _tool(rel):
-    spec = importlib.util.spec_from_file_location(
-        'tool_' + osp.basename(rel)[:-3], osp.join(REPO, rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.parametrize('tool,extra', [
     ('tools/model_converters/convert_cifar_teacher.py', ['--arch', 'resnet8x4']),
     ('tools/model_converters/convert_kd_ckpt_to_student.py', []),
 ])
-def test_converters(evil, tmp_path, tool, extra):
+def test_converters(evil, tmp_path, tool, extra, load_tool):
     path, marker = evil
     dst = tmp_path / 'out' / 'converted.pth'
     with pytest.raises(UnsafeCheckpointError) as exc:
-        _tool(tool).main([path, str(dst), *extra])
+        load_tool(tool).main([path, str(dst), *extra])
     assert_refused(exc, marker, path, 'src')
     assert not osp.exists(dst) and not osp.exists(str(dst) + '.tmp')
 

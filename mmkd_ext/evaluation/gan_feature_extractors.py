@@ -28,13 +28,8 @@ from mmkd_ext.models.utils.checkpoint import (CheckpointError, load_checkpoint_s
 from mmkd_ext.registry import MODELS
 
 #: torch-fidelity's file of the TF 2015-12-05 Inception weights (sha256 prefix in the
-#: name); ``weights=None`` downloads it from :data:`FID_INCEPTION_URL`.
+#: name); ``weights=None`` downloads it from torch-fidelity's ``URL_INCEPTION_V3``.
 FID_INCEPTION_FILE = 'weights-inception-2015-12-05-6726825d.pth'
-
-
-def _fid_inception_url():
-    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
-    return URL_INCEPTION_V3
 
 
 def images_to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -93,8 +88,8 @@ class InceptionV3FeatureExtractor(nn.Module):
     def __init__(self, weights: Optional[str] = None, internal_dtype: str = 'float32'):
         super().__init__()
         try:
-            from torch_fidelity.feature_extractor_inceptionv3 import \
-                FeatureExtractorInceptionV3
+            from torch_fidelity.feature_extractor_inceptionv3 import (
+                URL_INCEPTION_V3, FeatureExtractorInceptionV3)
         except ImportError as err:
             raise ImportError('InceptionV3FeatureExtractor needs torch-fidelity '
                               '(pip install -r requirements/runtime.txt)') from err
@@ -103,7 +98,7 @@ class InceptionV3FeatureExtractor(nn.Module):
             state = unwrap_state_dict(
                 read_checkpoint(weights, key_hint), key_hint, weights)
         else:
-            url = _fid_inception_url()
+            url = URL_INCEPTION_V3
             try:
                 state = torch.hub.load_state_dict_from_url(
                     url, progress=False, map_location='cpu', weights_only=True)

@@ -27,14 +27,9 @@ def run(args):
     return res.stdout + res.stderr
 
 
-def run_tool_main(script, argv, capsys):
+def run_tool_main(load_tool, script, argv, capsys):
     """Run a tool's main() in this process (its imports are already paid for)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(script))[0], osp.join(ROOT, script))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    mod.main(argv)
+    load_tool(script).main(argv)
     captured = capsys.readouterr()
     return captured.out + captured.err
 
@@ -58,7 +53,7 @@ def val_scalars(work_dir):
     return lines
 
 
-def test_nckd_config_trains_logs_nc_metrics_and_resumes(tmp_path, capsys):
+def test_nckd_config_trains_logs_nc_metrics_and_resumes(tmp_path, capsys, load_tool):
     from mmkd_ext.compat import safe_torch_load
     teacher = random_teacher(tmp_path)
     work = str(tmp_path / 'work')
@@ -90,14 +85,14 @@ def test_nckd_config_trains_logs_nc_metrics_and_resumes(tmp_path, capsys):
     assert float(ckpt2[counts_key].sum()) == 2 * n1  # same subset size each epoch
     # analysis tools on the produced checkpoints
     protos = str(tmp_path / 'protos.pth')
-    out = run_tool_main('tools/analysis_tools/extract_prototypes.py', [
+    out = run_tool_main(load_tool, 'tools/analysis_tools/extract_prototypes.py', [
         osp.join(ROOT, CFG), teacher, '--out', protos, '--model-key', 'teacher',
         '--cfg-options', 'train_dataloader.dataset.subset_ratio=0.1'], capsys)
     assert 'saved prototypes (10, 256)' in out
     data = safe_torch_load(protos)
     assert data['prototypes'].shape == (10, 256) and int(data['counts'].sum()) == 144
     report = str(tmp_path / 'report')
-    out = run_tool_main('tools/analysis_tools/nc_report.py', [
+    out = run_tool_main(load_tool, 'tools/analysis_tools/nc_report.py', [
         osp.join(ROOT, TEACHER_CFG), teacher, osp.join(ROOT, CFG),
         osp.join(work, 'epoch_2.pth'), '--out-dir', report, '--tsne', '--split', 'val',
         '--cfg-options', 'val_dataloader.dataset.subset_ratio=0.2'], capsys)

@@ -4,7 +4,10 @@
   (batch norms calibrated so that features vary and logits are confident), 6 real
   (a CIFAR-10 ``test_batch`` pickle) and 6 fake CIFAR-sized uint8 images, and
   torch-fidelity's own FID / IS on them (``ref``), with the sizes used
-  (``n_images``, ``is_splits``, ``prdc_k``).
+  (``n_images``, ``is_splits``, ``prdc_k``);
+* ``offline_downloads(torch_home)``: for the rest of the test, torch hub downloads go
+  to an empty ``torch_home`` through an HTTP(S) proxy on a closed loopback port, so
+  they fail at once, with or without internet.
 """
 import math
 import pickle
@@ -110,3 +113,16 @@ def fid_setup(tmp_path_factory):
         n_images=N_IMAGES,
         is_splits=IS_SPLITS,
         prdc_k=PRDC_K)
+
+
+@pytest.fixture
+def offline_downloads(monkeypatch):
+
+    def offline(torch_home):
+        monkeypatch.setenv('TORCH_HOME', str(torch_home))
+        for name in ('https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'):
+            monkeypatch.setenv(name, 'http://127.0.0.1:9')
+        for name in ('no_proxy', 'NO_PROXY'):
+            monkeypatch.delenv(name, raising=False)
+
+    return offline

@@ -21,7 +21,7 @@ def test_float_images_quantised_like_save_image():
         gfe.images_to_uint8(torch.zeros(2, dtype=torch.int64))
 
 
-def test_fid_inception_weight_errors(tmp_path, fid_setup, monkeypatch):
+def test_fid_inception_weight_errors(tmp_path, fid_setup, offline_downloads):
     missing = str(tmp_path / 'nope.pth')
     with pytest.raises(FileNotFoundError, match='feature_extractor.weights'):
         InceptionV3FeatureExtractor(weights=missing)
@@ -29,11 +29,9 @@ def test_fid_inception_weight_errors(tmp_path, fid_setup, monkeypatch):
         GenerativeMetric(
             feature_extractor=dict(type='InceptionV3FeatureExtractor', weights=missing),
             real_dataset=dict(type='DigitsGANDataset', split='test'))
-    # weights=None: torch-fidelity's download; here it cannot succeed (no server on
-    # this loopback port) and the error says what to set
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'hub'))
-    monkeypatch.setattr(gfe, '_fid_inception_url',
-                        lambda: 'http://127.0.0.1:9/weights-inception.pth')
+    # weights=None: torch-fidelity's download; here it cannot succeed (the proxy is a
+    # closed loopback port) and the error says what to set
+    offline_downloads(tmp_path / 'hub')
     with pytest.raises(CheckpointError, match='feature_extractor.weights') as exc:
         InceptionV3FeatureExtractor(weights=None)
     assert gfe.FID_INCEPTION_FILE in str(exc.value)
@@ -53,10 +51,9 @@ def test_fid_inception_weight_errors(tmp_path, fid_setup, monkeypatch):
 
 
 # -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
-def test_b38_gan_metric_weights_not_set(tmp_path, monkeypatch, raises):
-    # weights=None: torch-fidelity's download, which fails (no server on this port)
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
-    monkeypatch.setattr(gfe, '_fid_inception_url', lambda: 'http://127.0.0.1:9/w.pth')
+def test_b38_gan_metric_weights_not_set(tmp_path, offline_downloads, raises):
+    # weights=None: torch-fidelity's download, which fails (the proxy is a closed port)
+    offline_downloads(tmp_path)
     raises(FileNotFoundError, lambda: gfe.InceptionV3FeatureExtractor(weights=None),
            'feature_extractor.weights', 'downloading the FID Inception weights',
            gfe.FID_INCEPTION_FILE)

@@ -12,7 +12,9 @@ and draws per-sample random parameters from ``generator`` (a ``torch.Generator``
   mean, contrast ``x U(0.5, 1.5)`` around the image mean.
 
 ``diff_augment(x, 'translation,cutout')`` applies the policy's ops in that order
-(DiffAugment's order is color, translation, cutout whatever the string says).
+(DiffAugment's order is color, translation, cutout whatever the string says). The
+geometric ops are a random draw around a deterministic function of the drawn
+parameters: :func:`translate` (given shifts) and :func:`cutout` (given centres).
 """
 import torch
 
@@ -43,22 +45,15 @@ def rand_contrast(x, generator=None):
 
 def rand_color(x, generator=None):
     """Brightness, saturation and contrast jitter (the ``color`` policy)."""
-    return rand_contrast(rand_saturation(rand_brightness(x, generator), generator),
-                         generator)
+    return rand_contrast(
+        rand_saturation(rand_brightness(x, generator), generator), generator)
 
 
-def rand_translation(x, ratio: float = 0.125, generator=None, shifts=None):
-    """Shift each image by up to ``round(ratio * size)`` pixels, zero padding.
-
-    ``shifts`` (N, 2) long tensor of (dy, dx) overrides the random draw (for tests).
-    """
+def translate(x, shifts):
+    """Shift image ``i`` of ``x (N, C, H, W)`` by ``shifts[i] = (dy, dx)`` pixels
+    (``shifts``: (N, 2) integer tensor; positive = down / right), zero padding."""
     n, _, h, w = x.shape
-    sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    if shifts is None:
-        dy = _randint(-sy, sy + 1, (n, 1, 1), x, generator)
-        dx = _randint(-sx, sx + 1, (n, 1, 1), x, generator)
-    else:
-        dy, dx = shifts[:, 0].view(n, 1, 1), shifts[:, 1].view(n, 1, 1)
+    dy, dx = shifts[:, 0].view(n, 1, 1), shifts[:, 1].view(n, 1, 1)
     gy = torch.arange(h, device=x.device).view(1, h, 1) - dy  # source row
     gx = torch.arange(w, device=x.device).view(1, 1, w) - dx  # source column
     valid = (gy >= 0) & (gy < h) & (gx >= 0) & (gx < w)  # (N, H, W)
@@ -68,23 +63,37 @@ def rand_translation(x, ratio: float = 0.125, generator=None, shifts=None):
     return out.view_as(x) * valid.unsqueeze(1).to(x.dtype)
 
 
-def rand_cutout(x, ratio: float = 0.5, generator=None, centres=None):
-    """Zero a ``round(ratio*H) x round(ratio*W)`` square at a random centre per image.
+def rand_translation(x, ratio: float = 0.125, generator=None):
+    """:func:`translate` each image by up to ``round(ratio * size)`` pixels per axis
+    (uniform integers), zero padding."""
+    n, _, h, w = x.shape
+    sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = _randint(-sy, sy + 1, (n, 1, 1), x, generator)
+    dx = _randint(-sx, sx + 1, (n, 1, 1), x, generator)
+    return translate(x, torch.cat([dy.view(n, 1), dx.view(n, 1)], dim=1))
 
-    ``centres`` (N, 2) long tensor of (cy, cx) overrides the random draw (for tests).
-    """
+
+def cutout(x, centres, ratio: float = 0.5):
+    """Zero a ``round(ratio*H) x round(ratio*W)`` square of image ``i`` of
+    ``x (N, C, H, W)`` centred at ``centres[i] = (cy, cx)`` (``centres``: (N, 2)
+    integer tensor), clipped at the border."""
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    if centres is None:
-        cy = _randint(0, h + (1 - ch % 2), (n, 1, 1), x, generator)
-        cx = _randint(0, w + (1 - cw % 2), (n, 1, 1), x, generator)
-    else:
-        cy, cx = centres[:, 0].view(n, 1, 1), centres[:, 1].view(n, 1, 1)
+    cy, cx = centres[:, 0].view(n, 1, 1), centres[:, 1].view(n, 1, 1)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
     y0, x0 = cy - ch // 2, cx - cw // 2
     inside = (ys >= y0) & (ys < y0 + ch) & (xs >= x0) & (xs < x0 + cw)
     return x * (~inside).unsqueeze(1).to(x.dtype)
+
+
+def rand_cutout(x, ratio: float = 0.5, generator=None):
+    """:func:`cutout` at a uniformly random centre per image."""
+    n, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = _randint(0, h + (1 - ch % 2), (n, 1, 1), x, generator)
+    cx = _randint(0, w + (1 - cw % 2), (n, 1, 1), x, generator)
+    return cutout(x, torch.cat([cy.view(n, 1), cx.view(n, 1)], dim=1), ratio)
 
 
 _FUNCS = dict(color=rand_color, translation=rand_translation, cutout=rand_cutout)

@@ -1,10 +1,10 @@
-"""DiffAugment (color, translation, cutout): shapes, gradients, reproducibility, exact
-translation and cutout geometry."""
+"""DiffAugment (color, translation, cutout): shapes, gradients, reproducibility; the exact
+geometry of translate / cutout and the range of the random draws."""
 import pytest
 import torch
 
-from mmkd_ext.models.gans.diffaug import (diff_augment, parse_policy, rand_color,
-                                          rand_cutout, rand_translation)
+from mmkd_ext.models.gans.diffaug import (cutout, diff_augment, parse_policy, rand_color,
+                                          rand_cutout, rand_translation, translate)
 
 
 def test_diffaug_shape_grad_reproducible():
@@ -25,7 +25,7 @@ def test_diffaug_shape_grad_reproducible():
 
 def test_translation_exact_and_range():
     x = torch.arange(1., 17.).view(1, 1, 4, 4)
-    t = rand_translation(x, ratio=0.25, shifts=torch.tensor([[1, -1]]))
+    t = translate(x, torch.tensor([[1, -1]]))
     expect = torch.tensor([[0, 0, 0, 0], [2, 3, 4, 0], [6, 7, 8, 0], [10, 11, 12, 0.]])
     assert torch.equal(t[0, 0], expect)  # down 1, left 1, zero padding
     # random shifts at 32x32 stay within +-4 px: content is a shifted copy
@@ -35,7 +35,7 @@ def test_translation_exact_and_range():
     for i in range(64):
         for dy in range(-4, 5):
             for dx in range(-4, 5):
-                ref = rand_translation(img[i:i + 1], shifts=torch.tensor([[dy, dx]]))
+                ref = translate(img[i:i + 1], torch.tensor([[dy, dx]]))
                 if torch.equal(ref, out[i:i + 1]):
                     found.add((dy, dx))
                     break
@@ -56,7 +56,7 @@ def test_cutout_square():
     assert counts.max() == 256 and counts.min() > 0  # 16x16, clipped at borders
     full = zeros[counts == 256][0].nonzero()
     assert full[:, 0].max() - full[:, 0].min() == 15
-    centred = rand_cutout(torch.ones(1, 1, 32, 32), centres=torch.tensor([[16, 16]]))
+    centred = cutout(torch.ones(1, 1, 32, 32), torch.tensor([[16, 16]]))
     assert torch.equal((centred[0, 0] == 0).nonzero().min(0).values, torch.tensor([8, 8]))
 
 
