@@ -21,8 +21,7 @@ def test_b17_nonfinite_loss_stops_training(tmp_path, raises, repo_root):
     cfg.model.teacher_ckpt = None
     cfg.model.data_preprocessor.mean = [float('nan')] * 3
     cfg.default_hooks.check_finite = dict(type='mmkd_ext.CheckFiniteLossHook')
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, by_epoch=False)
     cfg.train_dataloader.batch_size = 8
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
@@ -35,7 +34,11 @@ def test_b17_nonfinite_loss_stops_training(tmp_path, raises, repo_root):
 
 
 def test_b17_check_finite_values():
-    out = dict(loss=torch.tensor(float('inf')), loss_a=torch.tensor(1.0),
-               loss_b=torch.tensor([1.0, float('nan')]), acc=2.0, loss_c=math.nan)
+    out = dict(
+        loss=torch.tensor(float('inf')),
+        loss_a=torch.tensor(1.0),
+        loss_b=torch.tensor([1.0, float('nan')]),
+        acc=2.0,
+        loss_c=math.nan)
     assert nonfinite_losses(out) == ['loss', 'loss_b', 'loss_c']
     assert nonfinite_losses(dict(loss=torch.tensor(0.5))) == []
