@@ -323,6 +323,8 @@ def test_config_model_trains_one_step():
         optim = build_optim_wrapper(model, cfg.optim_wrapper)
     student = model.architecture
     assert _count(student) == 6_633_104 - (198 - 6) * 192  # grid 14x14 -> 2x2
+    proj = model.distiller.connectors['vkd_s'].connectors[1]  # widths inferred
+    assert (proj.in_channels, proj.out_channels) == (192, 3024)
     decay = {
         id(p): g['weight_decay']
         for g in optim.optimizer.param_groups
