@@ -8,8 +8,8 @@ from . import compat
 
 compat.apply()
 
-from .version import __version__  # noqa: E402
 from .utils import register_all_modules  # noqa: E402
+from .version import __version__  # noqa: E402
 
 register_all_modules()
 

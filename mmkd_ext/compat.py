@@ -93,8 +93,7 @@ def patch_torch_ao_for_mmrazor():
     import torch.ao.quantization.fuser_method_mappings as fmm
 
     for name, fallback in (('reverse2', _reverse2), ('reverse3', _reverse3),
-                           ('reverse_sequential_wrapper2',
-                            _reverse_sequential_wrapper2)):
+                           ('reverse_sequential_wrapper2', _reverse_sequential_wrapper2)):
         if not hasattr(fmm, name):
             setattr(fmm, name, getattr(fmm, '_' + name, fallback))
 
@@ -122,9 +121,11 @@ def _numpy_safe_globals():
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
-        np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)]
+    dtype_classes = [
+        type(np.dtype(t))
+        for t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+                  np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)
+    ]
     return [_reconstruct, scalar, np.ndarray, np.dtype] + dtype_classes
 
 
@@ -204,16 +205,16 @@ def safe_torch_load(filename, map_location='cpu', key_hint='checkpoint'):
                 f'objects that are not plain tensors / MMEngine state ({first}). '
                 'Nothing from the file was executed. Only load checkpoints you '
                 'trust; mmkd_ext always loads with weights_only=True.') from None
-        raise RuntimeError(f'{key_hint}: "{filename}" is not a readable torch '
-                           f'checkpoint ({msg.splitlines()[0] if msg else err!r}).'
-                           ) from None
+        raise RuntimeError(
+            f'{key_hint}: "{filename}" is not a readable torch '
+            f'checkpoint ({msg.splitlines()[0] if msg else err!r}).') from None
     except (RuntimeError, EOFError, ValueError, OSError, KeyError) as err:
         if isinstance(err, UnsafeCheckpointError):
             raise
         raise RuntimeError(
             f'{key_hint}: "{filename}" is not a readable torch checkpoint '
-            f'(corrupted or truncated file?): {str(err).splitlines()[0] if str(err) else repr(err)}'
-        ) from None
+            '(corrupted or truncated file?): '
+            f'{str(err).splitlines()[0] if str(err) else repr(err)}') from None
 
 
 def patch_mmengine_local_loader():
@@ -254,7 +255,8 @@ def adapt_cfg_for_cpu_distributed(cfg):
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
     wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper

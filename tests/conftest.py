@@ -52,6 +52,10 @@ import pytest
 import torch
 from mmengine.utils import ManagerMixin
 
+# Applies mmkd_ext.compat before any test module imports MMRazor, whatever order isort
+# gives a test module's imports.
+import mmkd_ext  # noqa: F401,E402
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(REPO, 'tests', 'data')
 DIGITS_VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
@@ -193,7 +197,6 @@ def _razor_build(cfg):
     from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
-    import mmkd_ext  # noqa: F401
     with DefaultScope.overwrite_default_scope('mmrazor'):
         return MODELS.build(cfg)
 
@@ -210,7 +213,6 @@ def digits_teacher_files(tmp_path_factory):
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
 
-    import mmkd_ext  # noqa: F401
     tmp = tmp_path_factory.mktemp('teacher')
     cfg = Config.fromfile(osp.join(REPO, DIGITS_VKD_CFG))
     teacher = MODELS.build(cfg.model.teacher)

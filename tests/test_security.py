@@ -51,14 +51,18 @@ class _GetattrPayload:
 
 
 def _state():
-    return {'backbone.conv1.weight': torch.zeros(2, 3, 1, 1),
-            'head.fc.weight': torch.zeros(3, 2)}
+    return {
+        'backbone.conv1.weight': torch.zeros(2, 3, 1, 1),
+        'head.fc.weight': torch.zeros(3, 2)
+    }
 
 
 def write_evil_ckpt(path, marker, legacy=False):
     """An MMEngine-looking checkpoint with the payload in ``meta``."""
-    torch.save(dict(state_dict=_state(), meta=dict(hook=_SystemPayload(marker))),
-               str(path), _use_new_zipfile_serialization=not legacy)
+    torch.save(
+        dict(state_dict=_state(), meta=dict(hook=_SystemPayload(marker))),
+        str(path),
+        _use_new_zipfile_serialization=not legacy)
     return str(path)
 
 
@@ -106,9 +110,11 @@ def test_mmengine_state_still_loads(tmp_path):
     buf = HistoryBuffer()
     buf.update(1.5)
     path = str(tmp_path / 'ok.pth')
-    torch.save(dict(state_dict=_state(), message_hub=dict(buf=buf),
-                    meta=dict(seed=np.int64(3), arr=np.arange(3, dtype=np.float32))),
-               path)
+    torch.save(
+        dict(
+            state_dict=_state(),
+            message_hub=dict(buf=buf),
+            meta=dict(seed=np.int64(3), arr=np.arange(3, dtype=np.float32))), path)
     ckpt = safe_torch_load(path)
     assert ckpt['message_hub']['buf'].mean() == 1.5
     assert ckpt['meta']['seed'] == 3
@@ -139,8 +145,8 @@ def test_init_cfg_pretrained(evil):
     path, marker = evil
     for init_cfg in (dict(type='Pretrained', checkpoint=path),
                      dict(type='Pretrained', checkpoint=path, prefix='backbone.')):
-        model = MODELS.build(dict(type='mmpretrain.ResNet_CIFAR', depth=18,
-                                  init_cfg=init_cfg))
+        model = MODELS.build(
+            dict(type='mmpretrain.ResNet_CIFAR', depth=18, init_cfg=init_cfg))
         with pytest.raises(UnsafeCheckpointError) as exc:
             model.init_weights()
         assert_refused(exc, marker, path)
@@ -150,13 +156,17 @@ def test_train_load_from_subprocess(evil, tmp_path):
     """End to end: ``tools/train.py --cfg-options load_from=<evil>`` refuses it."""
     path, marker = evil
     work = tmp_path / 'work'
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', 'configs/digits/resnet18-w8_20e_digits.py',
-         '--work-dir', str(work), '--cfg-options', f'load_from={path}',
-         'train_cfg.max_epochs=1', 'train_dataloader.num_workers=0',
-         'val_dataloader.num_workers=0'],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    proc = subprocess.run([
+        sys.executable, 'tools/train.py', 'configs/digits/resnet18-w8_20e_digits.py',
+        '--work-dir',
+        str(work), '--cfg-options', f'load_from={path}', 'train_cfg.max_epochs=1',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert proc.returncode != 0
     assert not osp.exists(marker), 'the malicious payload was executed'
     assert 'UnsafeCheckpointError' in proc.stderr and path in proc.stderr, \
@@ -168,8 +178,8 @@ def test_train_load_from_subprocess(evil, tmp_path):
 def _digits_kd_model(tmp_ckpt, algorithm):
     from mmengine.config import Config
     from mmrazor.registry import MODELS
-    cfg = Config.fromfile(osp.join(
-        REPO, 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'))
     cfg.model.type = algorithm
     cfg.model.teacher_ckpt = tmp_ckpt
     return MODELS.build(cfg.model)
@@ -190,8 +200,8 @@ def test_classifier_checkpoint_layouts(evil):
     from mmkd_ext.models.utils.classifier_ckpt import load_classifier_checkpoint
     path, marker = evil
     with pytest.raises(UnsafeCheckpointError) as exc:
-        load_classifier_checkpoint(torch.nn.Linear(2, 3), path,
-                                   key_hint='model.teacher_ckpt')
+        load_classifier_checkpoint(
+            torch.nn.Linear(2, 3), path, key_hint='model.teacher_ckpt')
     assert_refused(exc, marker, path, 'model.teacher_ckpt')
 
 
@@ -213,8 +223,8 @@ def test_converters(evil, tmp_path, tool, extra, load_tool):
 def test_swin_imagenet_pretrained(evil):
     from mmdet.registry import MODELS
     path, marker = evil
-    backbone = MODELS.build(dict(type='mmdet.ViDTSwinTransformer', arch='nano',
-                                 pretrained=path))
+    backbone = MODELS.build(
+        dict(type='mmdet.ViDTSwinTransformer', arch='nano', pretrained=path))
     with pytest.raises(UnsafeCheckpointError) as exc:
         backbone.init_weights()
     assert_refused(exc, marker, path, 'model.backbone.pretrained')
@@ -241,6 +251,7 @@ def test_prototype_file(evil):
 def test_nc_analysis_checkpoint(evil):
     """tools/analysis_tools/{nc_report,extract_prototypes}.py load through this."""
     from mmengine.config import Config
+
     from mmkd_ext.evaluation.nc_analysis import load_classifier
     path, marker = evil
     cfg = Config.fromfile(osp.join(REPO, 'configs/digits/resnet18-w8_20e_digits.py'))
@@ -255,23 +266,27 @@ def test_gan_teacher_encoder(evil):
     path, marker = evil
     for prefixes in (None, dict(backbone='backbone.')):
         with pytest.raises(UnsafeCheckpointError) as exc:
-            FrozenImageEncoder(backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18),
-                               checkpoint=path, ckpt_prefixes=prefixes,
-                               key_hint='model.teacher')
+            FrozenImageEncoder(
+                backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18),
+                checkpoint=path,
+                ckpt_prefixes=prefixes,
+                key_hint='model.teacher')
         assert_refused(exc, marker, path, 'model.teacher.checkpoint')
 
 
 def test_gan_metric_weights(evil):
-    from mmkd_ext.evaluation.gan_feature_extractors import (
-        ClassifierFeatureExtractor, InceptionV3FeatureExtractor)
+    from mmkd_ext.evaluation.gan_feature_extractors import (ClassifierFeatureExtractor,
+                                                            InceptionV3FeatureExtractor)
     path, marker = evil
     with pytest.raises(UnsafeCheckpointError) as exc:
         InceptionV3FeatureExtractor(weights=path)
     assert_refused(exc, marker, path, 'feature_extractor.weights')
-    model = dict(_scope_='mmpretrain', type='ImageClassifier',
-                 backbone=dict(type='ResNet_CIFAR', depth=18),
-                 neck=dict(type='GlobalAveragePooling'),
-                 head=dict(type='LinearClsHead', num_classes=10, in_channels=512))
+    model = dict(
+        _scope_='mmpretrain',
+        type='ImageClassifier',
+        backbone=dict(type='ResNet_CIFAR', depth=18),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=512))
     with pytest.raises(UnsafeCheckpointError) as exc:
         ClassifierFeatureExtractor(model=model, checkpoint=path)
     assert_refused(exc, marker, path, 'feature_extractor.checkpoint')
@@ -279,8 +294,11 @@ def test_gan_metric_weights(evil):
 
 # -- datasets stored as python pickles --------------------------------------------------
 def _evil_cifar_pickle(path, marker, label_key):
-    entry = {label_key: [0, 1], 'data': np.zeros((2, 3072), np.uint8),
-             'evil': _SystemPayload(marker)}
+    entry = {
+        label_key: [0, 1],
+        'data': np.zeros((2, 3072), np.uint8),
+        'evil': _SystemPayload(marker)
+    }
     with open(path, 'wb') as f:
         pickle.dump(entry, f, protocol=2)
 
@@ -292,8 +310,8 @@ def test_local_cifar100_pickle(tmp_path):
     folder.mkdir()
     _evil_cifar_pickle(folder / 'train', marker, 'fine_labels')
     with pytest.raises(ValueError) as exc:
-        DATASETS.build(dict(type='mmpretrain.LocalCIFAR100', data_root=str(tmp_path),
-                            split='train'))
+        DATASETS.build(
+            dict(type='mmpretrain.LocalCIFAR100', data_root=str(tmp_path), split='train'))
     assert_refused(exc, marker, str(folder / 'train'), 'system')
 
 

@@ -10,11 +10,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.compat import adapt_cfg_for_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+import mmkd_ext  # noqa: E402,F401
+from mmkd_ext.compat import adapt_cfg_for_cpu_distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -22,14 +23,17 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument('--out', help='dump the metrics to this json/yaml/pkl file')
     parser.add_argument(
-        '--out', help='dump the metrics to this json/yaml/pkl file')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override settings of the config, key=value')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -50,8 +54,7 @@ def main(argv=None):
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
     adapt_cfg_for_cpu_distributed(cfg)
@@ -59,8 +62,10 @@ def main(argv=None):
     metrics = runner.test()
     if args.out:
         from mmengine.fileio import dump
-        dump({k: float(v) if hasattr(v, '__float__') else v
-              for k, v in metrics.items()}, args.out)
+        dump({
+            k: float(v) if hasattr(v, '__float__') else v
+            for k, v in metrics.items()
+        }, args.out)
     return metrics
 
 

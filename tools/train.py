@@ -12,11 +12,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmkd_ext  # noqa: E402,F401  (applies mmkd_ext.compat, registers modules)
-from mmkd_ext.compat import adapt_cfg_for_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+import mmkd_ext  # noqa: E402,F401  (applies mmkd_ext.compat, registers modules)
+from mmkd_ext.compat import adapt_cfg_for_cpu_distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -24,22 +25,31 @@ def parse_args(argv=None):
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--amp', action='store_true',
+        '--amp',
+        action='store_true',
         help='enable automatic mixed precision (float16 on CUDA, bfloat16 on CPU)')
     parser.add_argument(
-        '--auto-scale-lr', action='store_true',
+        '--auto-scale-lr',
+        action='store_true',
         help='scale the learning rate with the total batch size')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from the given checkpoint; without a path, resume from the '
         'latest checkpoint in the work directory')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override settings of the config, key=value (e.g. '
         'model.teacher_ckpt=work_dirs/teacher/epoch_20.pth)')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -57,8 +67,7 @@ def build_cfg(args):
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
@@ -84,8 +93,7 @@ def enable_amp(cfg):
     wrapper = cfg.optim_wrapper
 
     def to_amp(w):
-        if w.get('type', 'OptimWrapper') in ('AmpOptimWrapper',
-                                             'AutocastOptimWrapper'):
+        if w.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
             return
         if on_cuda:
             w.type = 'AmpOptimWrapper'

@@ -5,8 +5,8 @@ from .non_empty import NonEmptyDatasetMixin
 from .strict_coco import StrictCocoDataset
 
 __all__ = [
-    'DigitsDataset', 'DIGITS_CLASSES', 'load_digits_arrays',
-    'digits_split_indices', 'CIFARGANDataset', 'DigitsGANDataset',
-    'GANNoiseDataset', 'NonEmptyDatasetMixin', 'StrictCocoDataset'
+    'DigitsDataset', 'DIGITS_CLASSES', 'load_digits_arrays', 'digits_split_indices',
+    'CIFARGANDataset', 'DigitsGANDataset', 'GANNoiseDataset', 'NonEmptyDatasetMixin',
+    'StrictCocoDataset'
 ]
 from .cifar_local import LocalCIFAR100  # noqa: F401

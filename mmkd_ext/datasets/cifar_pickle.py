@@ -14,9 +14,13 @@ import numpy as np
 __all__ = ['read_cifar_pickle']
 
 _SAFE_PICKLE_GLOBALS = {
-    ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
-    ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
-    ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
+    ('numpy.core.multiarray', '_reconstruct'),
+    ('numpy._core.multiarray', '_reconstruct'),
+    ('numpy.core.multiarray', 'scalar'),
+    ('numpy._core.multiarray', 'scalar'),
+    ('numpy', 'ndarray'),
+    ('numpy', 'dtype'),
+    ('_codecs', 'encode'),
 }
 
 
@@ -53,8 +57,10 @@ def read_cifar_pickle(path: str, label_key: str, key_hint: str):
             raise ValueError(f'{key_hint}: refused to read "{path}" (not a CIFAR python '
                              f'pickle): {err}') from None
     if isinstance(entry, dict):
-        entry = {(k.decode('latin1') if isinstance(k, bytes) else k): v
-                 for k, v in entry.items()}
+        entry = {
+            (k.decode('latin1') if isinstance(k, bytes) else k): v
+            for k, v in entry.items()
+        }
     if not isinstance(entry, dict) or 'data' not in entry or label_key not in entry:
         raise KeyError(f'{key_hint}: "{path}" must hold a dict with "data" and '
                        f'"{label_key}" (the CIFAR python format; is the variant right?)')

@@ -36,7 +36,9 @@ def load_digits_arrays(img_size: int = 32):
     imgs = torch.from_numpy(digits.images.astype(np.float32) * (255.0 / 16.0))
     if img_size != 8:
         imgs = F.interpolate(
-            imgs[:, None], size=(img_size, img_size), mode='bilinear',
+            imgs[:, None],
+            size=(img_size, img_size),
+            mode='bilinear',
             align_corners=False)[:, 0]
     imgs = imgs.round().clamp(0, 255).to(torch.uint8).numpy()
     imgs = np.repeat(imgs[..., None], 3, axis=-1)
@@ -48,8 +50,7 @@ def digits_split_indices(split: str, test_ratio: float = 0.2, split_seed: int = 
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     if split not in ('train', 'test', 'all'):
-        raise ValueError(
-            f"split must be 'train', 'test' or 'all', got {split!r}")
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
     labels = load_digits().target
     idx = np.arange(len(labels))
     if split == 'all':
@@ -94,8 +95,7 @@ class DigitsDataset(NonEmptyDatasetMixin, BaseDataset):
         self.split_seed = split_seed
         self.subset_ratio = subset_ratio
         self.subset_seed = subset_seed
-        super().__init__(
-            ann_file='', data_root='', pipeline=list(pipeline), **kwargs)
+        super().__init__(ann_file='', data_root='', pipeline=list(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
         imgs, labels = load_digits_arrays(self.img_size)
@@ -104,6 +104,6 @@ class DigitsDataset(NonEmptyDatasetMixin, BaseDataset):
             self.subset_ratio, self.subset_seed)
         shape = (self.img_size, self.img_size)
         return [
-            dict(img=imgs[i], img_shape=shape, ori_shape=shape,
-                 gt_label=int(labels[i])) for i in idx
+            dict(img=imgs[i], img_shape=shape, ori_shape=shape, gt_label=int(labels[i]))
+            for i in idx
         ]

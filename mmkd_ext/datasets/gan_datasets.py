@@ -23,17 +23,27 @@ import torch
 from torch.utils.data import Dataset
 
 from mmkd_ext.registry import DATASETS
-
 from .cifar_pickle import read_cifar_pickle
 from .subset import check_subset_ratio, seeded_subset
 
 _CIFAR = {
-    'cifar10': dict(folder='cifar-10-batches-py',
-                    train=[f'data_batch_{i}' for i in range(1, 6)],
-                    test=['test_batch'], label_key='labels', num_classes=10),
-    'cifar100': dict(folder='cifar-100-python', train=['train'], test=['test'],
-                     label_key='fine_labels', num_classes=100),
+    'cifar10':
+    dict(
+        folder='cifar-10-batches-py',
+        train=[f'data_batch_{i}' for i in range(1, 6)],
+        test=['test_batch'],
+        label_key='labels',
+        num_classes=10),
+    'cifar100':
+    dict(
+        folder='cifar-100-python',
+        train=['train'],
+        test=['test'],
+        label_key='fine_labels',
+        num_classes=100),
 }
+
+
 class _ImageArrayDataset(Dataset):
     """Holds ``images (N, 3, H, W) uint8`` and ``labels (N,)`` tensors."""
 
@@ -61,8 +71,11 @@ class CIFARGANDataset(_ImageArrayDataset):
         subset_ratio (float, optional) / subset_seed (int): data-limited subset.
     """
 
-    def __init__(self, data_root: str, variant: str = 'cifar10',
-                 split: str = 'train', subset_ratio: Optional[float] = None,
+    def __init__(self,
+                 data_root: str,
+                 variant: str = 'cifar10',
+                 split: str = 'train',
+                 subset_ratio: Optional[float] = None,
                  subset_seed: int = 0):
         if variant not in _CIFAR:
             raise ValueError(f'dataset.variant must be one of {sorted(_CIFAR)}, '
@@ -89,8 +102,8 @@ class CIFARGANDataset(_ImageArrayDataset):
             images.append(batch_images)
             labels.append(batch_labels)
         images, labels = np.concatenate(images), np.concatenate(labels)
-        idx = seeded_subset(np.arange(len(labels)), subset_ratio, subset_seed,
-                            'dataset.subset_ratio')
+        idx = seeded_subset(
+            np.arange(len(labels)), subset_ratio, subset_seed, 'dataset.subset_ratio')
         super().__init__(images[idx], labels[idx],
                          [str(i) for i in range(spec['num_classes'])])
 
@@ -103,15 +116,19 @@ class DigitsGANDataset(_ImageArrayDataset):
     ``subset_ratio``, ``subset_seed``, ``test_ratio``, ``split_seed``.
     """
 
-    def __init__(self, split: str = 'train', img_size: int = 32,
-                 subset_ratio: Optional[float] = None, subset_seed: int = 0,
-                 test_ratio: float = 0.2, split_seed: int = 0):
-        from .digits import (DIGITS_CLASSES, digits_split_indices,
-                             load_digits_arrays)
+    def __init__(self,
+                 split: str = 'train',
+                 img_size: int = 32,
+                 subset_ratio: Optional[float] = None,
+                 subset_seed: int = 0,
+                 test_ratio: float = 0.2,
+                 split_seed: int = 0):
+        from .digits import DIGITS_CLASSES, digits_split_indices, load_digits_arrays
         check_subset_ratio(subset_ratio, 'dataset.subset_ratio')
         imgs, labels = load_digits_arrays(img_size)
-        idx = seeded_subset(digits_split_indices(split, test_ratio, split_seed),
-                            subset_ratio, subset_seed, 'dataset.subset_ratio')
+        idx = seeded_subset(
+            digits_split_indices(split, test_ratio, split_seed), subset_ratio,
+            subset_seed, 'dataset.subset_ratio')
         super().__init__(imgs[idx].transpose(0, 3, 1, 2), labels[idx], DIGITS_CLASSES)
 
 
@@ -122,7 +139,10 @@ class GANNoiseDataset(Dataset):
     Labels are ``i % num_classes`` (class-balanced); noise is N(0, I) from ``seed``.
     """
 
-    def __init__(self, num_samples: int, num_classes: int, z_dim: int = 128,
+    def __init__(self,
+                 num_samples: int,
+                 num_classes: int,
+                 z_dim: int = 128,
                  seed: int = 0):
         for key, val in (('num_samples', num_samples), ('num_classes', num_classes),
                          ('z_dim', z_dim)):

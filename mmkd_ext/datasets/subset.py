@@ -12,7 +12,9 @@ def check_subset_ratio(ratio: Optional[float], key: str = 'subset_ratio'):
         raise ValueError(f'{key} must be in (0, 1], got {ratio!r}')
 
 
-def seeded_subset(indices, ratio: Optional[float], seed: int,
+def seeded_subset(indices,
+                  ratio: Optional[float],
+                  seed: int,
                   key: str = 'subset_ratio') -> np.ndarray:
     """Sorted random subset of ``round(ratio * len(indices))`` (at least one) of
     ``indices``, chosen without replacement by ``numpy.random.default_rng(seed)``;
@@ -22,5 +24,4 @@ def seeded_subset(indices, ratio: Optional[float], seed: int,
     if ratio is None or ratio == 1:
         return indices
     keep = max(1, int(round(len(indices) * ratio)))
-    return np.sort(np.random.default_rng(seed).choice(indices, size=keep,
-                                                      replace=False))
+    return np.sort(np.random.default_rng(seed).choice(indices, size=keep, replace=False))

@@ -57,8 +57,11 @@ class CheckFiniteLossHook(Hook):
             return
         bad = nonfinite_losses(outputs)
         if bad:
-            values = {k: (float(v.detach().float().mean()) if isinstance(
-                v, torch.Tensor) else v) for k, v in outputs.items() if k in bad}
+            values = {
+                k:
+                (float(v.detach().float().mean()) if isinstance(v, torch.Tensor) else v)
+                for k, v in outputs.items() if k in bad
+            }
             raise FloatingPointError(
                 f'iteration {runner.iter + 1}: non-finite loss {values}; expected '
                 'finite losses. NaN/inf features or logits reached these loss terms '

@@ -37,8 +37,8 @@ class GANOptimWrapperConstructor:
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
         if is_model_wrapper(model):
             model = model.module
-        groups = model.optim_param_modules() if hasattr(
-            model, 'optim_param_modules') else {}
+        groups = model.optim_param_modules() if hasattr(model,
+                                                        'optim_param_modules') else {}
         wrappers = {}
         for key, cfg in self.optim_wrapper_cfg.items():
             if key in groups:
@@ -50,6 +50,7 @@ class GANOptimWrapperConstructor:
                                f'or parameter group "{key}"')
             cfg = dict(cfg)
             cfg.setdefault('type', 'OptimWrapper')
-            wrappers[key] = DefaultOptimWrapperConstructor(
-                cfg, self.paramwise_cfg.get(key))(module)
+            wrappers[key] = DefaultOptimWrapperConstructor(cfg,
+                                                           self.paramwise_cfg.get(key))(
+                                                               module)
         return OptimWrapperDict(**wrappers)

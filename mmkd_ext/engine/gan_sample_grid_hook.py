@@ -21,8 +21,12 @@ class GANSampleGridHook(Hook):
     out_dir (str) below the work dir, seed (int) of the fixed noise."""
     priority = 'LOW'
 
-    def __init__(self, interval: int = 1000, per_class: int = 8,
-                 max_classes: int = 10, out_dir: str = 'samples', seed: int = 0):
+    def __init__(self,
+                 interval: int = 1000,
+                 per_class: int = 8,
+                 max_classes: int = 10,
+                 out_dir: str = 'samples',
+                 seed: int = 0):
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'GANSampleGridHook.interval must be an int >= 1, '
                              f'got {interval!r}')
@@ -44,8 +48,7 @@ class GANSampleGridHook(Hook):
         gen.train(was_training)
         path = osp.join(runner.work_dir, self.out_dir, f'{tag}.png')
         os.makedirs(osp.dirname(path), exist_ok=True)
-        save_image((imgs.float().cpu() + 1) / 2, path, nrow=self.per_class,
-                   padding=1)
+        save_image((imgs.float().cpu() + 1) / 2, path, nrow=self.per_class, padding=1)
         return path
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):

@@ -13,8 +13,10 @@ def find_classifiers(model) -> List:
     and the teacher of an MMRazor distillation algorithm."""
     if is_model_wrapper(model):
         model = model.module
-    found = [getattr(model, name) for name in ('architecture', 'teacher')
-             if hasattr(model, name)]
+    found = [
+        getattr(model, name) for name in ('architecture', 'teacher')
+        if hasattr(model, name)
+    ]
     return found or [model]
 
 
@@ -70,8 +72,10 @@ class NCFeatureHook(Hook):
                         sample.set_field(feat[i], NC_FEAT_KEY)
                         sample.set_field(weight, NC_WEIGHT_KEY)
 
-            self._handles += [layer.register_forward_hook(keep),
-                              clf.register_forward_hook(attach)]
+            self._handles += [
+                layer.register_forward_hook(keep),
+                clf.register_forward_hook(attach)
+            ]
 
     def _remove(self, runner=None, **kwargs):
         for h in self._handles:

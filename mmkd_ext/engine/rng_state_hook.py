@@ -37,8 +37,11 @@ def get_rng_state():
         python=[int(v) for v in random.getstate()[1]],
         python_version=random.getstate()[0],
         python_gauss=random.getstate()[2],
-        numpy=dict(key=np_state[1], pos=int(np_state[2]),
-                   has_gauss=int(np_state[3]), gauss=float(np_state[4])),
+        numpy=dict(
+            key=np_state[1],
+            pos=int(np_state[2]),
+            has_gauss=int(np_state[3]),
+            gauss=float(np_state[4])),
         torch=torch.get_rng_state(),
     )
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -48,8 +51,8 @@ def get_rng_state():
 
 def derived_seed(seed: int, stream: int) -> int:
     """A 31-bit seed for ``stream`` (0: weight init, 1: training) of ``seed``."""
-    return int(np.random.SeedSequence([int(seed) % 2**63, stream]).generate_state(1)[0]
-               % 2**31)
+    return int(
+        np.random.SeedSequence([int(seed) % 2**63, stream]).generate_state(1)[0] % 2**31)
 
 
 def seed_all(seed: int):
@@ -61,11 +64,11 @@ def seed_all(seed: int):
 
 def set_rng_state(state):
     """Inverse of :func:`get_rng_state`."""
-    random.setstate((state['python_version'], tuple(state['python']),
-                     state['python_gauss']))
+    random.setstate(
+        (state['python_version'], tuple(state['python']), state['python_gauss']))
     npst = state['numpy']
-    np.random.set_state(('MT19937', np.asarray(npst['key'], dtype=np.uint32),
-                         npst['pos'], npst['has_gauss'], npst['gauss']))
+    np.random.set_state(('MT19937', np.asarray(npst['key'], dtype=np.uint32), npst['pos'],
+                         npst['has_gauss'], npst['gauss']))
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])

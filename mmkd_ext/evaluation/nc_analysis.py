@@ -32,7 +32,9 @@ def pick_model_cfg(cfg: Config, model_key: Optional[str] = None):
     return sub, model_key + '.'
 
 
-def load_classifier(cfg: Config, checkpoint: str, model_key: Optional[str] = None,
+def load_classifier(cfg: Config,
+                    checkpoint: str,
+                    model_key: Optional[str] = None,
                     device: str = 'cpu'):
     """Build the classifier and load its weights (weights_only, strict).
 
@@ -47,13 +49,18 @@ def load_classifier(cfg: Config, checkpoint: str, model_key: Optional[str] = Non
     model_cfg, prefix = pick_model_cfg(cfg, model_key)
     model_cfg.setdefault('_scope_', 'mmpretrain')
     model = MODELS.build(model_cfg)
-    load_classifier_checkpoint(model, checkpoint, key_hint='checkpoint', prefix=prefix,
-                               allowed_missing=(r'num_batches_tracked$',
-                                                r'^data_preprocessor\.'))
+    load_classifier_checkpoint(
+        model,
+        checkpoint,
+        key_hint='checkpoint',
+        prefix=prefix,
+        allowed_missing=(r'num_batches_tracked$', r'^data_preprocessor\.'))
     return model.to(device).eval()
 
 
-def build_loader(cfg: Config, split: str = 'train', pipeline: str = 'test',
+def build_loader(cfg: Config,
+                 split: str = 'train',
+                 pipeline: str = 'test',
                  batch_size: int = 64):
     """A dataloader over ``cfg.{split}_dataloader.dataset``; ``pipeline='test'`` swaps
     in the test pipeline (no augmentation)."""
@@ -67,12 +74,14 @@ def build_loader(cfg: Config, split: str = 'train', pipeline: str = 'test',
         ds_cfg.pipeline = copy.deepcopy(
             cfg.get('test_dataloader', cfg.val_dataloader).dataset.pipeline)
     dataset = DATASETS.build(ds_cfg)
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False,
-                                       collate_fn=pseudo_collate)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, collate_fn=pseudo_collate)
 
 
 @torch.no_grad()
-def collect_features(model, loader, classifier_layer: str = 'head.fc',
+def collect_features(model,
+                     loader,
+                     classifier_layer: str = 'head.fc',
                      progress: bool = True):
     """Penultimate features (input of ``classifier_layer``), labels, logits and the
     classifier weight over a dataloader.
@@ -100,5 +109,8 @@ def collect_features(model, loader, classifier_layer: str = 'head.fc',
                 bar.update(len(labels[-1]))
     finally:
         handle.remove()
-    return dict(feats=torch.cat(feats), labels=torch.cat(labels),
-                logits=torch.cat(logits), weight=layer.weight.detach().float().cpu())
+    return dict(
+        feats=torch.cat(feats),
+        labels=torch.cat(labels),
+        logits=torch.cat(logits),
+        weight=layer.weight.detach().float().cpu())

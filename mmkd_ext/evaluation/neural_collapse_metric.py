@@ -36,7 +36,9 @@ class NeuralCollapseMetric(BaseMetric):
     """
     default_prefix: Optional[str] = 'nc'
 
-    def __init__(self, num_classes: Optional[int] = None, collect_device: str = 'cpu',
+    def __init__(self,
+                 num_classes: Optional[int] = None,
+                 collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.num_classes = num_classes
@@ -49,10 +51,11 @@ class NeuralCollapseMetric(BaseMetric):
                     f"NeuralCollapseMetric: the data sample has no '{NC_FEAT_KEY}'; add "
                     "custom_hooks=[dict(type='mmkd_ext.NCFeatureHook')] to the config")
             label = sample['gt_label']
-            self.results.append(dict(
-                feat=sample[NC_FEAT_KEY].detach().float().cpu(),
-                label=int(label.reshape(-1)[0]) if isinstance(label, torch.Tensor)
-                else int(label)))
+            self.results.append(
+                dict(
+                    feat=sample[NC_FEAT_KEY].detach().float().cpu(),
+                    label=int(label.reshape(-1)[0])
+                    if isinstance(label, torch.Tensor) else int(label)))
         if data_samples and data_samples[0].get(NC_WEIGHT_KEY) is not None:
             self._weight = data_samples[0][NC_WEIGHT_KEY].detach().float().cpu()
 

@@ -39,8 +39,10 @@ def mean_sd(values: Sequence[float]):
     return float(v.mean()), sd, int(v.size)
 
 
-def paired_difference(method: Sequence[float], reference: Sequence[float],
-                      confidence: float = 0.95, wilcoxon_from: int = 10) -> dict:
+def paired_difference(method: Sequence[float],
+                      reference: Sequence[float],
+                      confidence: float = 0.95,
+                      wilcoxon_from: int = 10) -> dict:
     """Paired comparison of two equally long, seed-aligned lists.
 
     Returns ``dict(n, mean, sd, ci_low, ci_high, p_t, p_wilcoxon, p, test)`` for
@@ -57,21 +59,29 @@ def paired_difference(method: Sequence[float], reference: Sequence[float],
                          f'length, got {a.size} and {b.size}')
     d = a - b
     n = int(d.size)
-    out = dict(n=n, mean=float(d.mean()) if n else float('nan'),
-               sd=float(d.std(ddof=1)) if n > 1 else float('nan'),
-               ci_low=None, ci_high=None, p_t=None, p_wilcoxon=None, p=None,
-               test=None)
+    out = dict(
+        n=n,
+        mean=float(d.mean()) if n else float('nan'),
+        sd=float(d.std(ddof=1)) if n > 1 else float('nan'),
+        ci_low=None,
+        ci_high=None,
+        p_t=None,
+        p_wilcoxon=None,
+        p=None,
+        test=None)
     if n < 2:
         return out
     from scipy import stats
     sd = out['sd']
     if sd == 0:
-        out.update(ci_low=out['mean'], ci_high=out['mean'],
-                   p_t=1.0 if out['mean'] == 0 else 0.0)
+        out.update(
+            ci_low=out['mean'], ci_high=out['mean'], p_t=1.0 if out['mean'] == 0 else 0.0)
     else:
         half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
-        out.update(ci_low=out['mean'] - half, ci_high=out['mean'] + half,
-                   p_t=float(stats.ttest_rel(a, b).pvalue))
+        out.update(
+            ci_low=out['mean'] - half,
+            ci_high=out['mean'] + half,
+            p_t=float(stats.ttest_rel(a, b).pvalue))
     out['p'], out['test'] = out['p_t'], 'paired t'
     if n >= wilcoxon_from:
         if np.all(d == 0):
@@ -82,8 +92,7 @@ def paired_difference(method: Sequence[float], reference: Sequence[float],
     return out
 
 
-def paired_report(values: Dict[str, Dict[int, float]],
-                  references: Iterable[str]) -> dict:
+def paired_report(values: Dict[str, Dict[int, float]], references: Iterable[str]) -> dict:
     """Per-method summary and paired differences to each reference method.
 
     ``values[method][seed] = metric``. Returns
@@ -135,16 +144,19 @@ def _fmt_p(p):
     return '< 0.001' if p < 1e-3 else f'{p:.3f}'
 
 
-def markdown_tables(report: dict, labels: Dict[str, str], metric: str,
-                    digits: int = 2, extra: Optional[Dict[str, Dict[str, str]]] = None
-                    ) -> str:
+def markdown_tables(report: dict,
+                    labels: Dict[str, str],
+                    metric: str,
+                    digits: int = 2,
+                    extra: Optional[Dict[str, Dict[str, str]]] = None) -> str:
     """The per-method table (``mean +- sd``) and one paired-difference table per
     reference, as markdown. ``extra[method][column] = text`` adds columns."""
     extra = extra or {}
     cols = list(dict.fromkeys(c for row in extra.values() for c in row))
-    lines = [f'| method | {metric} (mean +- sd) | seeds |' +
-             ''.join(f' {c} |' for c in cols),
-             '|---|---|---|' + '---|' * len(cols)]
+    lines = [
+        f'| method | {metric} (mean +- sd) | seeds |' + ''.join(f' {c} |' for c in cols),
+        '|---|---|---|' + '---|' * len(cols)
+    ]
     for m, r in report['methods'].items():
         lines.append(f'| {labels.get(m, m)} | {_fmt(r["mean"], digits)} +- '
                      f'{_fmt(r["sd"], digits)} | {r["n"]} |' +
@@ -152,10 +164,11 @@ def markdown_tables(report: dict, labels: Dict[str, str], metric: str,
     for ref, diffs in report['differences'].items():
         if not diffs:
             continue
-        lines += ['', f'Paired difference to **{labels.get(ref, ref)}** '
-                  f'(method - reference, same seeds):', '',
-                  '| method | mean diff | 95 % CI | p | test | n |',
-                  '|---|---|---|---|---|---|']
+        lines += [
+            '', f'Paired difference to **{labels.get(ref, ref)}** '
+            f'(method - reference, same seeds):', '',
+            '| method | mean diff | 95 % CI | p | test | n |', '|---|---|---|---|---|---|'
+        ]
         for m, d in diffs.items():
             ci = '-' if d['ci_low'] is None else \
                 f'[{_fmt(d["ci_low"], digits)}, {_fmt(d["ci_high"], digits)}]'
@@ -199,8 +212,13 @@ class ResultsFile:
 
     def append(self, method: str, seed: int, metrics: dict, seconds: float,
                **extra) -> dict:
-        rec = dict(method=method, seed=seed, settings=self.settings,
-                   metrics=metrics, seconds=round(float(seconds), 2), **extra)
+        rec = dict(
+            method=method,
+            seed=seed,
+            settings=self.settings,
+            metrics=metrics,
+            seconds=round(float(seconds), 2),
+            **extra)
         os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
         with open(self.path, 'a') as f:
             f.write(json.dumps(rec) + '\n')
@@ -236,7 +254,11 @@ class Progress:
         self.start = time.perf_counter()
         self.trained_seconds, self.trained = 0.0, 0
 
-    def line(self, name: str, seed: int, result: str, seconds: float,
+    def line(self,
+             name: str,
+             seed: int,
+             result: str,
+             seconds: float,
              resumed: bool = False) -> str:
         self.done += 1
         if not resumed:
@@ -251,8 +273,12 @@ class Progress:
 
 
 # ------------------------------------------------------------------ plot
-def plot_paired(report: dict, labels: Dict[str, str], path: str, title: str,
-                metric: str, higher_is_better: bool = True) -> str:
+def plot_paired(report: dict,
+                labels: Dict[str, str],
+                path: str,
+                title: str,
+                metric: str,
+                higher_is_better: bool = True) -> str:
     """One panel per reference: each method's mean paired difference with its 95 %
     CI (t-based) as a horizontal error bar, the p-value written next to it."""
     import matplotlib
@@ -263,9 +289,8 @@ def plot_paired(report: dict, labels: Dict[str, str], path: str, title: str,
         raise ValueError('plot_paired: no paired differences to plot (run the '
                          'reference method and at least one other method)')
     n_rows = max(len(d) for d in report['differences'].values())
-    fig, axes = plt.subplots(1, len(refs), figsize=(5.2 * len(refs),
-                                                    0.55 * n_rows + 1.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(refs), figsize=(5.2 * len(refs), 0.55 * n_rows + 1.6), squeeze=False)
     for ax, ref in zip(axes[0], refs):
         diffs = report['differences'][ref]
         names = list(diffs)
@@ -278,21 +303,29 @@ def plot_paired(report: dict, labels: Dict[str, str], path: str, title: str,
             good = (d['mean'] > 0) == higher_is_better
             sig = d['p'] is not None and d['p'] < 0.05
             color = ('tab:green' if good else 'tab:red') if sig else 'tab:blue'
-            ax.errorbar(d['mean'], y, xerr=[[d['mean'] - d['ci_low']],
-                                            [d['ci_high'] - d['mean']]],
-                        fmt='o', color=color, capsize=4)
-            ax.annotate(f'p={_fmt_p(d["p"])}', (d['ci_high'], y),
-                        xytext=(4, 3), textcoords='offset points', fontsize=7)
+            ax.errorbar(
+                d['mean'],
+                y,
+                xerr=[[d['mean'] - d['ci_low']], [d['ci_high'] - d['mean']]],
+                fmt='o',
+                color=color,
+                capsize=4)
+            ax.annotate(
+                f'p={_fmt_p(d["p"])}', (d['ci_high'], y),
+                xytext=(4, 3),
+                textcoords='offset points',
+                fontsize=7)
         ax.axvline(0, color='k', lw=0.8)
         ax.set_yticks(ys)
         ax.set_yticklabels([labels.get(m, m) for m in names], fontsize=8)
         n = max((d['n'] for d in diffs.values()), default=0)
         ax.set_xlabel(f'{metric}: method - {labels.get(ref, ref)}')
-        ax.set_title(f'vs {labels.get(ref, ref)} ({n} paired seeds, 95 % CI)',
-                     fontsize=9)
+        ax.set_title(f'vs {labels.get(ref, ref)} ({n} paired seeds, 95 % CI)', fontsize=9)
         ax.margins(x=0.25)
-    fig.suptitle(title + '\ngreen / red: significantly better / worse (p < 0.05), '
-                 'blue: not significant', fontsize=9)
+    fig.suptitle(
+        title + '\ngreen / red: significantly better / worse (p < 0.05), '
+        'blue: not significant',
+        fontsize=9)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -301,7 +334,11 @@ def plot_paired(report: dict, labels: Dict[str, str], path: str, title: str,
 
 
 # ------------------------------------------------------------------ timing
-def interleaved_ratio(fn_a, fn_b, repeats: int, warmup: int = 1, clock=None,
+def interleaved_ratio(fn_a,
+                      fn_b,
+                      repeats: int,
+                      warmup: int = 1,
+                      clock=None,
                       confidence: float = 0.95) -> dict:
     """Direct cost ratio ``time(b) / time(a)`` of two full steps, interleaved.
 
@@ -332,9 +369,14 @@ def interleaved_ratio(fn_a, fn_b, repeats: int, warmup: int = 1, clock=None,
         k = int(stats.binom.ppf(alpha / 2, n, 0.5))
         if k >= 1:
             lo, hi = ratios[k - 1], ratios[n - k]
-    return dict(ratio=float(np.median(ratios)), ci_low=lo, ci_high=hi, n=n,
-                median_a=float(np.median(ta)), median_b=float(np.median(tb)),
-                ratios=[round(r, 5) for r in ratios])
+    return dict(
+        ratio=float(np.median(ratios)),
+        ci_low=lo,
+        ci_high=hi,
+        n=n,
+        median_a=float(np.median(ta)),
+        median_b=float(np.median(tb)),
+        ratios=[round(r, 5) for r in ratios])
 
 
 # ------------------------------------------------------------------ running configs
@@ -353,8 +395,12 @@ def _set_schedule_length(cfg, length: int, by_epoch: bool):
                 s[key] = length
 
 
-def apply_overrides(cfg, work_dir: str, seed: int, epochs: Optional[int] = None,
-                    iters: Optional[int] = None, data_fraction: Optional[float] = None,
+def apply_overrides(cfg,
+                    work_dir: str,
+                    seed: int,
+                    epochs: Optional[int] = None,
+                    iters: Optional[int] = None,
+                    data_fraction: Optional[float] = None,
                     teacher_ckpt: Optional[str] = None):
     """The only changes a study makes to a shipped config: the seed, the paths, the
     budget (epochs or iterations, with the schedulers that span the run, one
@@ -398,8 +444,8 @@ def apply_overrides(cfg, work_dir: str, seed: int, epochs: Optional[int] = None,
             hook['interval'] = length
     if data_fraction is not None:
         ds = cfg.train_dataloader.dataset
-        if 'subset_ratio' not in ds and ds.get('type', '').split('.')[-1] not in (
-                'DigitsDataset', 'DigitsGANDataset'):
+        if 'subset_ratio' not in ds and ds.get(
+                'type', '').split('.')[-1] not in ('DigitsDataset', 'DigitsGANDataset'):
             raise ValueError(f'train_dataloader.dataset ({ds.get("type")}) has no '
                              f'subset_ratio: a data fraction needs a dataset that '
                              f'supports it')
@@ -420,14 +466,14 @@ def paired_streams_configured(config: str) -> bool:
     with the same seed paired across methods (docs/studies.md)."""
     from mmengine.config import Config
     hooks = Config.fromfile(config).get('default_hooks') or {}
-    return any(isinstance(h, dict) and str(h.get('type', '')).endswith('RNGStateHook')
-               and h.get('paired_streams', True) for h in hooks.values())
+    return any(
+        isinstance(h, dict) and str(h.get('type', '')).endswith('RNGStateHook')
+        and h.get('paired_streams', True) for h in hooks.values())
 
 
 def unpaired_warning(configs: Dict[str, str]) -> Optional[str]:
     """A warning naming the configs without paired RNG streams, or ``None``."""
-    bad = [f'{k} ({c})' for k, c in configs.items()
-           if not paired_streams_configured(c)]
+    bad = [f'{k} ({c})' for k, c in configs.items() if not paired_streams_configured(c)]
     if not bad:
         return None
     return ('WARNING: not paired: ' + ', '.join(bad) + ' lack(s) '
@@ -449,11 +495,12 @@ def _train_child(config, work_dir, seed, kwargs, cfg_options, threads, out_file)
     from mmengine.logging import MMLogger
 
     class _Quiet(logging.Filter):  # notices repeated by every run
+
         def filter(self, record):
             msg = record.getMessage()
-            return not any(s in msg for s in (
-                'will be deprecated', '`save_param_scheduler` is True',
-                'is skipped since its requires_grad=False'))
+            return not any(
+                s in msg for s in ('will be deprecated', '`save_param_scheduler` is True',
+                                   'is skipped since its requires_grad=False'))
 
     cfg = Config.fromfile(config)
     apply_overrides(cfg, work_dir, seed, **kwargs)
@@ -464,9 +511,11 @@ def _train_child(config, work_dir, seed, kwargs, cfg_options, threads, out_file)
         metrics = {}
 
         def after_val_epoch(self, runner, metrics=None):
-            _Catch.metrics = {k: float(v) for k, v in (metrics or {}).items()
-                              if isinstance(v, (int, float)) or
-                              getattr(v, 'numel', lambda: 0)() == 1}
+            _Catch.metrics = {
+                k: float(v)
+                for k, v in (metrics or {}).items()
+                if isinstance(v, (int, float)) or getattr(v, 'numel', lambda: 0)() == 1
+            }
 
     runner = Runner.from_cfg(cfg)
     for handler in MMLogger.get_current_instance().handlers:
@@ -478,12 +527,18 @@ def _train_child(config, work_dir, seed, kwargs, cfg_options, threads, out_file)
     last = osp.join(work_dir, 'last_checkpoint')
     ckpt = open(last).read().strip() if osp.isfile(last) else None
     with open(out_file, 'w') as f:
-        json.dump(dict(metrics=_Catch.metrics, train_seconds=train_s,
-                       checkpoint=ckpt), f)
+        json.dump(dict(metrics=_Catch.metrics, train_seconds=train_s, checkpoint=ckpt), f)
 
 
-def _prepare(config, work_dir, seed, epochs=None, iters=None, data_fraction=None,
-             teacher_ckpt=None, cfg_options=None, threads=1):
+def _prepare(config,
+             work_dir,
+             seed,
+             epochs=None,
+             iters=None,
+             data_fraction=None,
+             teacher_ckpt=None,
+             cfg_options=None,
+             threads=1):
     if not osp.isfile(config):
         raise FileNotFoundError(
             f'study config {config!r} does not exist (renamed? edit the CONFIGS table '
@@ -492,8 +547,11 @@ def _prepare(config, work_dir, seed, epochs=None, iters=None, data_fraction=None
     out_file = osp.join(work_dir, 'study_result.json')
     if osp.isfile(out_file):
         os.remove(out_file)
-    kwargs = dict(epochs=epochs, iters=iters, data_fraction=data_fraction,
-                  teacher_ckpt=teacher_ckpt)
+    kwargs = dict(
+        epochs=epochs,
+        iters=iters,
+        data_fraction=data_fraction,
+        teacher_ckpt=teacher_ckpt)
     return (osp.abspath(config), osp.abspath(work_dir), seed, kwargs, cfg_options,
             threads, out_file)
 
@@ -509,10 +567,17 @@ def _collect(args, t0, exitcode=0):
     return res
 
 
-def run_config(config: str, work_dir: str, seed: int, *, epochs: Optional[int] = None,
-               iters: Optional[int] = None, data_fraction: Optional[float] = None,
-               teacher_ckpt: Optional[str] = None, cfg_options: Optional[dict] = None,
-               threads: int = 1, fork: bool = True) -> dict:
+def run_config(config: str,
+               work_dir: str,
+               seed: int,
+               *,
+               epochs: Optional[int] = None,
+               iters: Optional[int] = None,
+               data_fraction: Optional[float] = None,
+               teacher_ckpt: Optional[str] = None,
+               cfg_options: Optional[dict] = None,
+               threads: int = 1,
+               fork: bool = True) -> dict:
     """Train a shipped config with MMEngine's ``Runner`` (``Config.fromfile`` +
     ``Runner.from_cfg``, as ``tools/train.py``), changed only by
     :func:`apply_overrides`. Each run is a forked child of the study process: the

@@ -13,17 +13,18 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmpretrain.registry import MODELS
 
 import mmkd_ext  # noqa: F401
-from mmpretrain.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CIFAR_DISTILL = sorted(
     glob.glob(osp.join(REPO, 'configs/vkd/vkd_*_cifar100.py')) +
     glob.glob(osp.join(REPO, 'configs/nckd/nckd_*_cifar100.py')))
 IMAGENET = sorted(glob.glob(osp.join(REPO, 'configs/vkd/vkd_deit-*_in1k.py')))
-NO_CKPT = ['default_hooks.checkpoint.interval=-1',
-           'default_hooks.checkpoint.save_last=False']
+NO_CKPT = [
+    'default_hooks.checkpoint.interval=-1', 'default_hooks.checkpoint.save_last=False'
+]
 
 
 def rel(path):
@@ -38,9 +39,10 @@ def cifar_root(tmp_path_factory):
     folder.mkdir()
     rng = np.random.default_rng(0)
     for split, n in (('train', 8), ('test', 4)):
-        entry = dict(data=rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                     fine_labels=rng.integers(0, 100, n).tolist(),
-                     coarse_labels=[0] * n)
+        entry = dict(
+            data=rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            fine_labels=rng.integers(0, 100, n).tolist(),
+            coarse_labels=[0] * n)
         with open(folder / split, 'wb') as f:
             pickle.dump(entry, f)
     return str(root)
@@ -121,8 +123,13 @@ def run_configs(jobs, tmp, name):
     # one thread: these tiny runs gain nothing from more, and a shared machine loses a
     # lot to oversubscribed OpenMP threads
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, str(driver), str(jobs_file)], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, str(driver), str(jobs_file)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc
 
@@ -130,8 +137,8 @@ def run_configs(jobs, tmp, name):
 def check_job(job):
     if osp.exists(job['err']):
         with open(job['err']) as f:
-            raise AssertionError(f'tools/train.py {" ".join(job["argv"])} failed:\n'
-                                 + f.read()[-6000:])
+            raise AssertionError(f'tools/train.py {" ".join(job["argv"])} failed:\n' +
+                                 f.read()[-6000:])
 
 
 @pytest.fixture(scope='module')
@@ -143,17 +150,21 @@ def cifar_runs(cifar_root, tmp_path_factory):
         cfg = Config.fromfile(config)
         ckpt = repdistiller_teacher_file(cfg, tmp / f'{name}_teacher.pth')
         work = tmp / name
-        jobs[config] = dict(err=str(tmp / f'{name}.err'), work=str(work), argv=[
-            rel(config), '--work-dir', str(work), '--cfg-options',
-            f'model.teacher_ckpt={ckpt}',
-            'train_dataloader.dataset.type=mmpretrain.LocalCIFAR100',
-            f'train_dataloader.dataset.data_root={cifar_root}',
-            'val_dataloader.dataset.type=mmpretrain.LocalCIFAR100',
-            f'val_dataloader.dataset.data_root={cifar_root}',
-            'train_dataloader.batch_size=4', 'val_dataloader.batch_size=4',
-            'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-            'default_hooks.logger.interval=1', *NO_CKPT])
+        jobs[config] = dict(
+            err=str(tmp / f'{name}.err'),
+            work=str(work),
+            argv=[
+                rel(config), '--work-dir',
+                str(work), '--cfg-options', f'model.teacher_ckpt={ckpt}',
+                'train_dataloader.dataset.type=mmpretrain.LocalCIFAR100',
+                f'train_dataloader.dataset.data_root={cifar_root}',
+                'val_dataloader.dataset.type=mmpretrain.LocalCIFAR100',
+                f'val_dataloader.dataset.data_root={cifar_root}',
+                'train_dataloader.batch_size=4', 'val_dataloader.batch_size=4',
+                'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+                'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                'default_hooks.logger.interval=1', *NO_CKPT
+            ])
     run_configs(list(jobs.values()), tmp, 'cifar')
     return jobs
 
@@ -165,9 +176,8 @@ def test_cifar_distill_config_trains(config, cifar_runs, scalars):
     train, val = training_records(scalars, job['work'])
     assert [r['iter'] for r in train] == [1, 2]
     distill = [k for k in train[0] if k.startswith('distill.loss')]
-    expected = {'distill.loss_kl'} | (
-        {'distill.loss_vkd'} if 'vkd_' in config else
-        {'distill.loss_nc1', 'distill.loss_nc2'})
+    expected = {'distill.loss_kl'} | ({'distill.loss_vkd'} if 'vkd_' in config else
+                                      {'distill.loss_nc1', 'distill.loss_nc2'})
     assert set(distill) == expected
     for r in train:
         assert all(math.isfinite(r[k]) for k in distill + ['loss'])
@@ -205,20 +215,24 @@ def imagenet_runs(imagenet_root, regnety_files, tmp_path_factory):
         name = osp.basename(config)[:-3]
         ckpt = regnety_files['tiny' if 'tiny' in config else 'small']
         work = tmp / name
-        jobs[config] = dict(err=str(tmp / f'{name}.err'), work=str(work), argv=[
-            rel(config), '--work-dir', str(work), '--cfg-options',
-            f'model.teacher_ckpt={ckpt}',
-            f'train_dataloader.dataset.data_root={imagenet_root}',
-            f'val_dataloader.dataset.data_root={imagenet_root}',
-            'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
-            'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'val_dataloader.persistent_workers=False',
-            'train_dataloader.dataset.pipeline.1.scale=32',
-            'val_dataloader.dataset.pipeline.1.scale=36',
-            'val_dataloader.dataset.pipeline.2.crop_size=32',
-            'model.architecture.backbone.img_size=32',
-            'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1', *NO_CKPT])
+        jobs[config] = dict(
+            err=str(tmp / f'{name}.err'),
+            work=str(work),
+            argv=[
+                rel(config), '--work-dir',
+                str(work), '--cfg-options', f'model.teacher_ckpt={ckpt}',
+                f'train_dataloader.dataset.data_root={imagenet_root}',
+                f'val_dataloader.dataset.data_root={imagenet_root}',
+                'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
+                'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+                'train_dataloader.persistent_workers=False',
+                'val_dataloader.persistent_workers=False',
+                'train_dataloader.dataset.pipeline.1.scale=32',
+                'val_dataloader.dataset.pipeline.1.scale=36',
+                'val_dataloader.dataset.pipeline.2.crop_size=32',
+                'model.architecture.backbone.img_size=32', 'train_cfg.max_epochs=1',
+                'default_hooks.logger.interval=1', *NO_CKPT
+            ])
     run_configs(list(jobs.values()), tmp, 'imagenet')
     return jobs
 

@@ -36,9 +36,11 @@ def test_same_seed_same_generator_and_shared_discriminator(repo_root, tmp_path):
         # the GAN configs' scope, whatever runner an earlier test left current
         with DefaultScope.overwrite_default_scope('mmkd_ext'):
             model = MODELS.build(cfg.model)
-        states.append((model.generator.state_dict(),
-                       {k: v for k, v in model.discriminator.state_dict().items()
-                        if not k.startswith('distill_head')}))
+        states.append((model.generator.state_dict(), {
+            k: v
+            for k, v in model.discriminator.state_dict().items()
+            if not k.startswith('distill_head')
+        }))
     for g, d in states[1:]:
         assert all(torch.equal(g[k], states[0][0][k]) for k in g)
         assert set(d) == set(states[0][1])

@@ -50,25 +50,33 @@ def _first_steps(method, repo_root, work_dir, teacher_ckpt, seed, paired=True):
 
     from mmkd_ext.utils.study import apply_overrides
     cfg = Config.fromfile(osp.join(repo_root, CONFIGS[method]))
-    apply_overrides(cfg, str(work_dir), seed, epochs=1, data_fraction=0.05,
-                    teacher_ckpt=None if method == 'student' else teacher_ckpt)
+    apply_overrides(
+        cfg,
+        str(work_dir),
+        seed,
+        epochs=1,
+        data_fraction=0.05,
+        teacher_ckpt=None if method == 'student' else teacher_ckpt)
     cfg.default_hooks.rng_state.paired_streams = paired
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10**6)
     rec = {}
 
     class Record(Hook):
+
         def before_train(self, runner):
             model = runner.model
             student = getattr(model, 'architecture', model)
-            rec['weights'] = {k: v.detach().clone()
-                              for k, v in student.state_dict().items()}
+            rec['weights'] = {
+                k: v.detach().clone()
+                for k, v in student.state_dict().items()
+            }
             rec['rng'] = torch.get_rng_state()
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             if batch_idx < 2:
-                rec[f'batch{batch_idx}'] = (
-                    torch.stack(data_batch['inputs']).clone(),
-                    [int(s.gt_label) for s in data_batch['data_samples']])
+                rec[f'batch{batch_idx}'] = (torch.stack(data_batch['inputs']).clone(), [
+                    int(s.gt_label) for s in data_batch['data_samples']
+                ])
 
     runner = Runner.from_cfg(cfg)
     # LOWEST: after RNGStateHook (VERY_LOW) has re-seeded the training stream
@@ -79,13 +87,16 @@ def _first_steps(method, repo_root, work_dir, teacher_ckpt, seed, paired=True):
 
 def test_paired_seed_same_student_init_data_and_streams(tmp_path, repo_root,
                                                         teacher_ckpt):
-    runs = {m: _first_steps(m, repo_root, tmp_path / m, teacher_ckpt, seed=3)
-            for m in ('student', 'kd', 'vkd', 'nckd')}
+    runs = {
+        m: _first_steps(m, repo_root, tmp_path / m, teacher_ckpt, seed=3)
+        for m in ('student', 'kd', 'vkd', 'nckd')
+    }
     base = runs['student']
     for method, rec in runs.items():
         # NCKD replaces the student's head (NC3Head): compare backbone and neck
-        keys = [k for k in base['weights']
-                if method != 'nckd' or not k.startswith('head.')]
+        keys = [
+            k for k in base['weights'] if method != 'nckd' or not k.startswith('head.')
+        ]
         assert keys and all(k in rec['weights'] for k in keys), method
         for k in keys:
             assert torch.equal(rec['weights'][k], base['weights'][k]), \
@@ -100,10 +111,10 @@ def test_paired_seed_same_student_init_data_and_streams(tmp_path, repo_root,
                            base['weights']['backbone.conv1.weight'])
 
 
-def test_without_reseeding_the_teacher_shifts_the_student_init(
-        tmp_path, repo_root, teacher_ckpt):
-    alone = _first_steps('student', repo_root, tmp_path / 's', teacher_ckpt, 3,
-                         paired=False)
+def test_without_reseeding_the_teacher_shifts_the_student_init(tmp_path, repo_root,
+                                                               teacher_ckpt):
+    alone = _first_steps(
+        'student', repo_root, tmp_path / 's', teacher_ckpt, 3, paired=False)
     kd = _first_steps('kd', repo_root, tmp_path / 'kd', teacher_ckpt, 3, paired=False)
     assert not torch.equal(alone['weights']['backbone.conv1.weight'],
                            kd['weights']['backbone.conv1.weight'])

@@ -46,8 +46,8 @@ def test_vkd_digits_config_trains_and_resumes(tmp_path, run_tool, scalars, repo_
     save_random(cfg.val_evaluator.feature_extractor.model, clf_ckpt, 1)
     opts = [f'{k}={v}' for k, v in tiny.items()]
     work = tmp_path / 'work'
-    run_tool('tools/train.py', CFG, '--work-dir', work, '--cfg-options',
-             *opts, 'train_cfg.max_iters=4')
+    run_tool('tools/train.py', CFG, '--work-dir', work, '--cfg-options', *opts,
+             'train_cfg.max_iters=4')
     ckpt = safe_torch_load(work / 'iter_4.pth', key_hint='test')
     keys = ckpt['state_dict'].keys()
     for prefix in ('generator.', 'discriminator.distill_head.', 'generator_ema.',
@@ -59,8 +59,9 @@ def test_vkd_digits_config_trains_and_resumes(tmp_path, run_tool, scalars, repo_
     assert osp.isfile(work / 'samples' / 'iter_2.png')
     records = scalars(work)
     fid = [r for r in records if 'gen/FID' in r]
-    assert fid and all(k in fid[0] for k in ('gen/precision', 'gen/recall',
-                                              'gen/density', 'gen/coverage', 'gen/IS'))
+    assert fid and all(
+        k in fid[0]
+        for k in ('gen/precision', 'gen/recall', 'gen/density', 'gen/coverage', 'gen/IS'))
     assert any('loss_kd_real' in r for r in records)
 
     run_tool('tools/train.py', CFG, '--work-dir', work, '--resume', '--cfg-options',

@@ -17,9 +17,11 @@ KD_CFG = 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py'
 # small and deterministic: 20% of the training split, no random augmentation,
 # every iteration logged
 FAST = [
-    'train_cfg.max_epochs=2', 'param_scheduler.T_max=2',
+    'train_cfg.max_epochs=2',
+    'param_scheduler.T_max=2',
     'train_dataloader.dataset.subset_ratio=0.15',
-    'default_hooks.logger.interval=1', 'randomness.deterministic=True',
+    'default_hooks.logger.interval=1',
+    'randomness.deterministic=True',
 ]
 
 
@@ -41,8 +43,8 @@ def _losses(records, key='loss'):
 @pytest.fixture(scope='module')
 def teacher_ckpt(tmp_path_factory, run_tool, repo_root):
     work = tmp_path_factory.mktemp('teacher')
-    run_tool('tools/train.py', _no_augment(repo_root, TEACHER_CFG, work), '--work-dir', work, '--cfg-options',
-             *FAST)
+    run_tool('tools/train.py', _no_augment(repo_root, TEACHER_CFG, work), '--work-dir',
+             work, '--cfg-options', *FAST)
     ckpt = work / 'epoch_2.pth'
     assert ckpt.is_file()
     return str(ckpt)
@@ -76,8 +78,8 @@ def test_kd_trains_and_writes_checkpoints(kd_run, scalars):
     assert any(k.startswith('teacher.') for k in ckpt['state_dict'])
 
 
-def test_resume_gives_the_uninterrupted_losses(kd_run, tmp_path, run_tool,
-                                               teacher_ckpt, scalars, kd_cfg):
+def test_resume_gives_the_uninterrupted_losses(kd_run, tmp_path, run_tool, teacher_ckpt,
+                                               scalars, kd_cfg):
     shutil.copy(kd_run / 'epoch_1.pth', tmp_path / 'epoch_1.pth')
     run_tool('tools/train.py', kd_cfg, '--work-dir', tmp_path, '--resume',
              tmp_path / 'epoch_1.pth', '--cfg-options',
@@ -91,17 +93,16 @@ def test_resume_gives_the_uninterrupted_losses(kd_run, tmp_path, run_tool,
         assert resumed[step] == pytest.approx(full[step], rel=1e-4, abs=1e-5)
 
 
-def test_converted_student_matches_in_distillation_accuracy(
-        kd_run, tmp_path, run_tool, scalars):
+def test_converted_student_matches_in_distillation_accuracy(kd_run, tmp_path, run_tool,
+                                                            scalars):
     student = tmp_path / 'student.pth'
     run_tool('tools/model_converters/convert_kd_ckpt_to_student.py',
              kd_run / 'epoch_2.pth', student)
     sd = torch.load(student, weights_only=True)['state_dict']
-    assert sd and not any(k.startswith(('teacher.', 'architecture.'))
-                          for k in sd)
+    assert sd and not any(k.startswith(('teacher.', 'architecture.')) for k in sd)
     out = tmp_path / 'metrics.json'
-    run_tool('tools/test.py', STUDENT_CFG, student, '--work-dir', tmp_path / 't',
-             '--out', out)
+    run_tool('tools/test.py', STUDENT_CFG, student, '--work-dir', tmp_path / 't', '--out',
+             out)
     plain = json.loads(out.read_text())['accuracy/top1']
     # SingleTeacherDistillValLoop logs the student as `accuracy/top1` and the
     # teacher as `teacher.accuracy/top1`
@@ -110,14 +111,21 @@ def test_converted_student_matches_in_distillation_accuracy(
     assert plain == pytest.approx(val[-1]['accuracy/top1'], abs=1e-6)
 
 
-def test_resume_from_malicious_checkpoint_is_refused(tmp_path, run_tool,
-                                                     teacher_ckpt):
+def test_resume_from_malicious_checkpoint_is_refused(tmp_path, run_tool, teacher_ckpt):
     marker = tmp_path / 'pwned'
     evil = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'x': _Exploit(str(marker))}, evil)
-    proc = run_tool('tools/train.py', KD_CFG, '--work-dir', tmp_path / 'w',
-                    '--resume', evil, '--cfg-options',
-                    f'model.teacher_ckpt={teacher_ckpt}', *FAST, check=False)
+    proc = run_tool(
+        'tools/train.py',
+        KD_CFG,
+        '--work-dir',
+        tmp_path / 'w',
+        '--resume',
+        evil,
+        '--cfg-options',
+        f'model.teacher_ckpt={teacher_ckpt}',
+        *FAST,
+        check=False)
     assert proc.returncode != 0
     assert 'refused to load' in proc.stderr
     assert not marker.exists()

@@ -19,9 +19,11 @@ VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py'
 NCKD_CFG = 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits.py'
 EPOCHS = 3
 FAST = [
-    f'train_cfg.max_epochs={EPOCHS}', f'param_scheduler.T_max={EPOCHS}',
+    f'train_cfg.max_epochs={EPOCHS}',
+    f'param_scheduler.T_max={EPOCHS}',
     'train_dataloader.dataset.subset_ratio=0.1',
-    'default_hooks.logger.interval=1', 'randomness.deterministic=True',
+    'default_hooks.logger.interval=1',
+    'randomness.deterministic=True',
     'randomness.seed=7',
 ]
 
@@ -47,8 +49,8 @@ def _assert_same_checkpoint(a, b):
     sa, sb = ca['state_dict'], cb['state_dict']
     assert sa.keys() == sb.keys()
     for k in sa:
-        torch.testing.assert_close(sa[k], sb[k], rtol=1e-6, atol=1e-6,
-                                   msg=f'state_dict[{k}] differs')
+        torch.testing.assert_close(
+            sa[k], sb[k], rtol=1e-6, atol=1e-6, msg=f'state_dict[{k}] differs')
     oa, ob = ca['optimizer']['state'], cb['optimizer']['state']
     assert oa.keys() == ob.keys()
     for k in oa:
@@ -59,8 +61,7 @@ def _assert_same_checkpoint(a, b):
     assert ca['meta']['iter'] == cb['meta']['iter']
 
 
-def _run_and_check(cfg, tmp_path_factory, run_tool, scalars, repo_root,
-                   with_kill):
+def _run_and_check(cfg, tmp_path_factory, run_tool, scalars, repo_root, with_kill):
     teacher = _teacher(tmp_path_factory, repo_root)
     opts = ['--cfg-options', f'model.teacher_ckpt={teacher}', *FAST]
     full = tmp_path_factory.mktemp('full')
@@ -70,8 +71,8 @@ def _run_and_check(cfg, tmp_path_factory, run_tool, scalars, repo_root,
     # 1. resume from the epoch-1 checkpoint
     res = tmp_path_factory.mktemp('resumed')
     shutil.copy(full / 'epoch_1.pth', res / 'epoch_1.pth')
-    run_tool('tools/train.py', cfg, '--work-dir', res, '--resume',
-             res / 'epoch_1.pth', *opts)
+    run_tool('tools/train.py', cfg, '--work-dir', res, '--resume', res / 'epoch_1.pth',
+             *opts)
     ref, got = _losses(scalars(str(full))), _losses(scalars(str(res)))
     assert got and min(got) > min(ref)
     for step, loss in got.items():
@@ -84,8 +85,12 @@ def _run_and_check(cfg, tmp_path_factory, run_tool, scalars, repo_root,
     killed = tmp_path_factory.mktemp('killed')
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     proc = subprocess.Popen(
-        [sys.executable, 'tools/train.py', cfg, '--work-dir', str(killed), *opts],
-        cwd=repo_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, 'tools/train.py', cfg, '--work-dir',
+         str(killed), *opts],
+        cwd=repo_root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True)
     deadline = time.time() + 600
     for line in proc.stdout:
@@ -103,11 +108,10 @@ def _run_and_check(cfg, tmp_path_factory, run_tool, scalars, repo_root,
 
 def test_vkd_exact_resume_and_kill_restart(tmp_path_factory, run_tool, scalars,
                                            repo_root):
-    _run_and_check(VKD_CFG, tmp_path_factory, run_tool, scalars, repo_root,
-                   with_kill=True)
+    _run_and_check(
+        VKD_CFG, tmp_path_factory, run_tool, scalars, repo_root, with_kill=True)
 
 
-def test_nckd_online_bank_exact_resume(tmp_path_factory, run_tool, scalars,
-                                       repo_root):
-    _run_and_check(NCKD_CFG, tmp_path_factory, run_tool, scalars, repo_root,
-                   with_kill=False)
+def test_nckd_online_bank_exact_resume(tmp_path_factory, run_tool, scalars, repo_root):
+    _run_and_check(
+        NCKD_CFG, tmp_path_factory, run_tool, scalars, repo_root, with_kill=False)

@@ -22,11 +22,13 @@ EXPECTED = {
 
 def digits_batch(n=16):
     from mmpretrain.structures import DataSample
+
     from mmkd_ext.datasets import load_digits_arrays
     imgs, labels = load_digits_arrays(32)
     imgs = torch.from_numpy(imgs[:n]).permute(0, 3, 1, 2).contiguous()
-    return dict(inputs=list(imgs),
-                data_samples=[DataSample().set_gt_label(int(k)) for k in labels[:n]])
+    return dict(
+        inputs=list(imgs),
+        data_samples=[DataSample().set_gt_label(int(k)) for k in labels[:n]])
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -41,7 +43,8 @@ def test_nckd_config_builds_and_steps(path):
     data = model.data_preprocessor(digits_batch(), True)
     losses = model(**data, mode='loss')
     variant = osp.basename(path)[:-len('.py')].split('_digits', 1)[1]
-    nc_terms = {k.split('.', 1)[1] for k in losses if k.startswith('distill.')} - {'loss_kl'}
+    nc_terms = {k.split('.', 1)[1]
+                for k in losses if k.startswith('distill.')} - {'loss_kl'}
     assert nc_terms == EXPECTED[variant]
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)

@@ -115,8 +115,7 @@ def test_distillation_configs_found():
                    'vkd/vkd_deit-small-convstem_regnety160_300e_in1k.py',
                    'vkd/vkd_vidt-swin-nano_vidt-swin-base_50e_coco.py',
                    'vkd/vkd_vidt-swin-nano_vidt-swin-tiny_12e_digits.py',
-                   'vkd/vkd_vidt-swin-nano_vidt-swin-small_50e_coco.py',
-                   'token_matching/'
+                   'vkd/vkd_vidt-swin-nano_vidt-swin-small_50e_coco.py', 'token_matching/'
                    'token-matching_vidt-swin-nano_vidt-swin-base_50e_coco.py',
                    'vkd/vkd_biggan-diffaug_clip-vit-b32_125k_cifar10-10pct.py',
                    'vkd/vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py'):

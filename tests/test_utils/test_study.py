@@ -42,8 +42,7 @@ def test_paired_difference_wilcoxon_from_ten_seeds():
     method = ref + rng.normal(0.5, 1.0, size=10)
     d = paired_difference(method, ref)
     assert d['test'] == 'Wilcoxon'
-    assert d['p'] == d['p_wilcoxon'] == pytest.approx(
-        stats.wilcoxon(method, ref).pvalue)
+    assert d['p'] == d['p_wilcoxon'] == pytest.approx(stats.wilcoxon(method, ref).pvalue)
     assert d['p_t'] == pytest.approx(stats.ttest_rel(method, ref).pvalue)
 
 
@@ -56,9 +55,22 @@ def test_paired_difference_edge_cases():
 
 
 def test_paired_report_uses_common_seeds_and_writes_tables(tmp_path):
-    values = {'student': {0: 90.0, 1: 91.0, 2: 89.0},
-              'kd': {0: 92.0, 1: 92.5, 2: 91.0},
-              'vkd': {0: 92.5, 1: 93.0}}  # seed 2 not finished
+    values = {
+        'student': {
+            0: 90.0,
+            1: 91.0,
+            2: 89.0
+        },
+        'kd': {
+            0: 92.0,
+            1: 92.5,
+            2: 91.0
+        },
+        'vkd': {
+            0: 92.5,
+            1: 93.0
+        }
+    }  # seed 2 not finished
     rep = paired_report(values, ('student', 'kd'))
     assert rep['methods']['vkd']['n'] == 2
     assert rep['differences']['student']['vkd']['seeds'] == [0, 1]
@@ -95,8 +107,8 @@ def test_progress_line_has_eta():
 
 def test_interleaved_ratio():
     calls = []
-    res = interleaved_ratio(lambda: calls.append('a'), lambda: calls.append('b'),
-                            repeats=8, warmup=1)
+    res = interleaved_ratio(
+        lambda: calls.append('a'), lambda: calls.append('b'), repeats=8, warmup=1)
     assert calls[:2] == ['a', 'b'] and calls[2:6] == ['a', 'b', 'b', 'a']
     assert res['n'] == 8 and res['ci_low'] <= res['ratio'] <= res['ci_high']
 

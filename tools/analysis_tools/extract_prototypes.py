@@ -18,12 +18,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import mmkd_ext  # noqa: E402,F401
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmkd_ext.evaluation.nc_analysis import (build_loader, collect_features,  # noqa: E402
-                                             load_classifier)
+import mmkd_ext  # noqa: E402,F401
+from mmkd_ext.evaluation.nc_analysis import collect_features  # noqa: E402
+from mmkd_ext.evaluation.nc_analysis import build_loader, load_classifier
 from mmkd_ext.models.utils.neural_collapse import class_means  # noqa: E402
 
 
@@ -32,12 +32,17 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--out', required=True, help='output .pth file')
-    p.add_argument('--model-key', default=None,
-                   help="sub-config of cfg.model to use, e.g. 'teacher'")
+    p.add_argument(
+        '--model-key',
+        default=None,
+        help="sub-config of cfg.model to use, e.g. 'teacher'")
     p.add_argument('--split', default='train', choices=['train', 'val', 'test'])
-    p.add_argument('--pipeline', default='test', choices=['test', 'dataset'],
-                   help="'test': the test pipeline (no augmentation); 'dataset': "
-                   "the split's own pipeline")
+    p.add_argument(
+        '--pipeline',
+        default='test',
+        choices=['test', 'dataset'],
+        help="'test': the test pipeline (no augmentation); 'dataset': "
+        "the split's own pipeline")
     p.add_argument('--classifier-layer', default='head.fc')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -61,12 +66,18 @@ def main(argv=None):
     if missing:
         print(f'\nwarning: classes without samples (zero prototypes): {missing}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save(dict(prototypes=means.float(), counts=counts.float(),
-                    meta=dict(config=args.config, checkpoint=args.checkpoint,
-                              split=args.split, pipeline=args.pipeline,
-                              model_key=args.model_key or 'model',
-                              classifier_layer=args.classifier_layer,
-                              num_samples=int(counts.sum()))), args.out)
+    torch.save(
+        dict(
+            prototypes=means.float(),
+            counts=counts.float(),
+            meta=dict(
+                config=args.config,
+                checkpoint=args.checkpoint,
+                split=args.split,
+                pipeline=args.pipeline,
+                model_key=args.model_key or 'model',
+                classifier_layer=args.classifier_layer,
+                num_samples=int(counts.sum()))), args.out)
     print(f'\nsaved prototypes {tuple(means.shape)} from {int(counts.sum())} samples '
           f'to {args.out}')
 

@@ -20,16 +20,23 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import mmkd_ext  # noqa: E402,F401
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmkd_ext.evaluation.nc_analysis import (build_loader, collect_features,  # noqa: E402
-                                             load_classifier)
+import mmkd_ext  # noqa: E402,F401
+from mmkd_ext.evaluation.nc_analysis import collect_features  # noqa: E402
+from mmkd_ext.evaluation.nc_analysis import build_loader, load_classifier
 from mmkd_ext.models.utils.neural_collapse import nc_metrics  # noqa: E402
 
-IDEAL = dict(nc1=0, nc2_equinorm=0, nc2_equiangular=0, nc2_maxangle=0,
-             nc2_etf_error=0, nc3_self_duality=0, nc3_mean_cosine=1, accuracy=1)
+IDEAL = dict(
+    nc1=0,
+    nc2_equinorm=0,
+    nc2_equiangular=0,
+    nc2_maxangle=0,
+    nc2_etf_error=0,
+    nc3_self_duality=0,
+    nc3_mean_cosine=1,
+    accuracy=1)
 
 
 def parse_args(argv=None):
@@ -47,8 +54,11 @@ def parse_args(argv=None):
     p.add_argument('--tsne', action='store_true', help='also write tsne.png')
     p.add_argument('--tsne-samples', type=int, default=2000)
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='overrides applied to both configs')
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides applied to both configs')
     return p.parse_args(argv)
 
 
@@ -62,8 +72,11 @@ def analyse(cfg_path, ckpt, key, role, args):
         sub = 'teacher' if role == 'teacher' else 'architecture'
         key = sub if sub in cfg.model else None
     model = load_classifier(cfg, ckpt, key, args.device)
-    out = collect_features(model, build_loader(cfg, args.split, 'test', args.batch_size),
-                           args.classifier_layer, progress=False)
+    out = collect_features(
+        model,
+        build_loader(cfg, args.split, 'test', args.batch_size),
+        args.classifier_layer,
+        progress=False)
     metrics = nc_metrics(out['feats'], out['labels'], out['weight'])
     metrics['accuracy'] = float((out['logits'].argmax(1) == out['labels']).float().mean())
     return metrics, out
@@ -81,7 +94,9 @@ def plot_bars(results, path):
         ax.bar(xs, [m[k] for k in keys], width, label=name)
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))])
     ax.set_xticklabels([f'{k}\n(ideal {IDEAL.get(k, "")})' for k in keys],
-                       rotation=30, ha='right', fontsize=8)
+                       rotation=30,
+                       ha='right',
+                       fontsize=8)
     ax.set_yscale('symlog', linthresh=1e-2)
     ax.legend()
     ax.set_title('Neural-collapse metrics')
@@ -100,10 +115,18 @@ def plot_tsne(outs, path, max_samples):
         n = out['feats'].shape[0]
         idx = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:max_samples]
         x = out['feats'][idx].numpy()
-        emb = TSNE(n_components=2, init='pca', random_state=0,
-                   perplexity=min(30, max(2, len(idx) // 4))).fit_transform(x)
-        ax.scatter(emb[:, 0], emb[:, 1], c=out['labels'][idx].numpy(), s=4,
-                   cmap='tab10' if out['weight'].shape[0] <= 10 else 'nipy_spectral')
+        emb = TSNE(
+            n_components=2,
+            init='pca',
+            random_state=0,
+            perplexity=min(30, max(2,
+                                   len(idx) // 4))).fit_transform(x)
+        ax.scatter(
+            emb[:, 0],
+            emb[:, 1],
+            c=out['labels'][idx].numpy(),
+            s=4,
+            cmap='tab10' if out['weight'].shape[0] <= 10 else 'nipy_spectral')
         ax.set_title(f'{name} features (t-SNE)')
         ax.set_xticks([])
         ax.set_yticks([])
@@ -116,22 +139,25 @@ def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
     results, outs = {}, {}
-    for role, cfg, ckpt, key in (
-            ('teacher', args.teacher_config, args.teacher_checkpoint, args.teacher_key),
-            ('student', args.student_config, args.student_checkpoint, args.student_key)):
+    for role, cfg, ckpt, key in (('teacher', args.teacher_config, args.teacher_checkpoint,
+                                  args.teacher_key),
+                                 ('student', args.student_config, args.student_checkpoint,
+                                  args.student_key)):
         results[role], outs[role] = analyse(cfg, ckpt, key, role, args)
     keys = list(results['teacher'])
     lines = ['| metric | ideal | teacher | student |', '|---|---|---|---|']
-    lines += [f'| {k} | {IDEAL.get(k, "")} | {results["teacher"][k]:.4f} | '
-              f'{results["student"][k]:.4f} |' for k in keys]
+    lines += [
+        f'| {k} | {IDEAL.get(k, "")} | {results["teacher"][k]:.4f} | '
+        f'{results["student"][k]:.4f} |' for k in keys
+    ]
     print('\n'.join(lines))
     with open(osp.join(args.out_dir, 'nc_metrics.json'), 'w') as f:
         json.dump(results, f, indent=2)
     plot_bars(results, osp.join(args.out_dir, 'nc_metrics.png'))
     if args.tsne:
         plot_tsne(outs, osp.join(args.out_dir, 'tsne.png'), args.tsne_samples)
-    print(f'wrote {args.out_dir}/nc_metrics.json, nc_metrics.png'
-          + (', tsne.png' if args.tsne else ''))
+    print(f'wrote {args.out_dir}/nc_metrics.json, nc_metrics.png' +
+          (', tsne.png' if args.tsne else ''))
 
 
 if __name__ == '__main__':

@@ -40,15 +40,20 @@ from torch import nn
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 DEFAULT_SHAPES = ['256x192x3024', '256x384x3024', '2048x256x256']
-OURS = ['cholesky_qr', 'polar', 'newton_schulz', 'stiefel_exp', 'matrix_exp', 'householder', 'cayley']
+OURS = [
+    'cholesky_qr', 'polar', 'newton_schulz', 'stiefel_exp', 'matrix_exp', 'householder',
+    'cayley'
+]
 TORCH = ['torch_householder', 'torch_cayley', 'torch_matrix_exp']
 # maps whose cost grows with max(d)^3 (or d^2 sequential reflections): tens of
 # seconds per step at d_t = 3024 on a CPU; run once unless --slow-repeats says more
 # wall clock by default; --clock cpu uses this process's CPU time, robust on a shared,
 # oversubscribed machine (use it with --threads 1: OpenMP spin-waits count as CPU time)
 CLOCK = [time.perf_counter]
-SLOW = {'matrix_exp', 'householder', 'cayley', 'torch_householder', 'torch_cayley',
-        'torch_matrix_exp'}
+SLOW = {
+    'matrix_exp', 'householder', 'cayley', 'torch_householder', 'torch_cayley',
+    'torch_matrix_exp'
+}
 
 
 def build_projector(name, d_s, d_t):
@@ -133,23 +138,29 @@ def projector_table(args, device):
             mem = peak_memory(projs[name], x, device) if t < 5 else None
             rows.append((shape, name, t, mem, t / base))
             ratios[f'{shape}/{name}'] = round(t / base, 3)
-            print(f'  {shape:>14} {name:>18}: {t * 1e3:9.2f} ms  {t / base:8.2f}x',
-                  file=sys.stderr, flush=True)
+            print(
+                f'  {shape:>14} {name:>18}: {t * 1e3:9.2f} ms  {t / base:8.2f}x',
+                file=sys.stderr,
+                flush=True)
     return rows, ratios
 
 
 def build_step_models(device, img_size):
     import timm
     from mmpretrain.registry import MODELS
-    student = MODELS.build(dict(
-        type='DistilledVisionTransformer', arch='deit-tiny', img_size=img_size,
-        patch_size=16, out_type='raw')).to(device)
-    teacher = timm.create_model('regnety_160', pretrained=False,
-                                num_classes=1000).to(device).eval()
+    student = MODELS.build(
+        dict(
+            type='DistilledVisionTransformer',
+            arch='deit-tiny',
+            img_size=img_size,
+            patch_size=16,
+            out_type='raw')).to(device)
+    teacher = timm.create_model(
+        'regnety_160', pretrained=False, num_classes=1000).to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    heads = nn.ModuleDict(dict(cls=nn.Linear(192, 1000),
-                               dist=nn.Linear(192, 1000))).to(device)
+    heads = nn.ModuleDict(dict(cls=nn.Linear(192, 1000), dist=nn.Linear(192,
+                                                                        1000))).to(device)
     return student, teacher, heads
 
 
@@ -170,7 +181,9 @@ def distill_step_factory(student, teacher, heads, projector, device):
         cls_logits, dist_logits = heads['cls'](tokens[:, 0]), heads['dist'](tokens[:, 1])
         s_feat = tokens[:, 2:].mean(dim=1)
         loss = nn.functional.cross_entropy(cls_logits, y) + nn.functional.kl_div(
-            dist_logits.log_softmax(-1), t_logits.log_softmax(-1), log_target=True,
+            dist_logits.log_softmax(-1),
+            t_logits.log_softmax(-1),
+            log_target=True,
             reduction='batchmean') + vkd(projector(s_feat), norm(t_feat))
         loss.backward()
         opt.step()
@@ -189,53 +202,76 @@ def step_table(args, device):
     projs = {'linear': nn.Linear(192, 3024, bias=False).to(device)}
     for name in args.step_maps:
         projs[name] = build_projector(name, 192, 3024).to(device)
-    steps = {k: distill_step_factory(student, teacher, heads, p, device)
-             for k, p in projs.items()}
-    x = torch.randn(args.step_batch, 3, args.step_img_size, args.step_img_size,
-                    device=device)
+    steps = {
+        k: distill_step_factory(student, teacher, heads, p, device)
+        for k, p in projs.items()
+    }
+    x = torch.randn(
+        args.step_batch, 3, args.step_img_size, args.step_img_size, device=device)
     y = torch.randint(0, 1000, (args.step_batch, ), device=device)
     rows, ratios = [], {}
     for k in args.step_maps:
-        res = interleaved_ratio(lambda: steps['linear'](x, y), lambda: steps[k](x, y),
-                                repeats=args.step_repeats, warmup=1, clock=CLOCK[0])
-        print(f'  step {k} / linear: median {res["ratio"]:.4f} over {res["n"]} '
-              f'interleaved pairs, 95 % CI {res["ci_low"]} .. {res["ci_high"]}',
-              file=sys.stderr, flush=True)
+        res = interleaved_ratio(
+            lambda: steps['linear'](x, y),
+            lambda: steps[k](x, y),
+            repeats=args.step_repeats,
+            warmup=1,
+            clock=CLOCK[0])
+        print(
+            f'  step {k} / linear: median {res["ratio"]:.4f} over {res["n"]} '
+            f'interleaved pairs, 95 % CI {res["ci_low"]} .. {res["ci_high"]}',
+            file=sys.stderr,
+            flush=True)
         if not rows:
-            rows.append((f'step b{args.step_batch}', 'linear', res['median_a'], None,
-                         1.0))
+            rows.append(
+                (f'step b{args.step_batch}', 'linear', res['median_a'], None, 1.0))
         ci = 'no CI (< 6 pairs)' if res['ci_low'] is None else \
             f'95 % CI {res["ci_low"]:.3f}-{res["ci_high"]:.3f}x'
         rows.append((f'step b{args.step_batch}', f'{k} (median of {res["n"]} pair '
                      f'ratios, {ci})', res['median_b'], None, res['ratio']))
         ratios[f'step/{k}'] = round(res['ratio'], 4)
-        ratios[f'step/{k}_ci95'] = [None if v is None else round(v, 4)
-                                    for v in (res['ci_low'], res['ci_high'])]
+        ratios[f'step/{k}_ci95'] = [
+            None if v is None else round(v, 4) for v in (res['ci_low'], res['ci_high'])
+        ]
         ratios[f'step/{k}_pairs'] = res['n']
     return rows, ratios
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--shapes', nargs='+', default=DEFAULT_SHAPES,
-                        help='NxD_SxD_T entries')
+    parser.add_argument(
+        '--shapes', nargs='+', default=DEFAULT_SHAPES, help='NxD_SxD_T entries')
     parser.add_argument('--maps', nargs='+', default=OURS + TORCH)
     parser.add_argument('--repeats', type=int, default=20)
-    parser.add_argument('--slow-repeats', type=int, default=1,
-                        help='repeats of the max(d)^3 maps at d > 1024 (0 skips them)')
-    parser.add_argument('--step', action='store_true',
-                        help='also time the full DeiT-tiny / RegNetY-160 step')
+    parser.add_argument(
+        '--slow-repeats',
+        type=int,
+        default=1,
+        help='repeats of the max(d)^3 maps at d > 1024 (0 skips them)')
+    parser.add_argument(
+        '--step',
+        action='store_true',
+        help='also time the full DeiT-tiny / RegNetY-160 step')
     parser.add_argument('--step-maps', nargs='+', default=['cholesky_qr'])
     parser.add_argument('--step-batch', type=int, default=32)
     parser.add_argument('--step-img-size', type=int, default=224)
-    parser.add_argument('--step-repeats', type=int, default=11,
-                        help='interleaved pairs of full steps (>= 6 for a 95 %% CI)')
-    parser.add_argument('--quick', action='store_true',
-                        help='5 repeats, first shape, no max(d)^3 map at d > 1024')
+    parser.add_argument(
+        '--step-repeats',
+        type=int,
+        default=11,
+        help='interleaved pairs of full steps (>= 6 for a 95 %% CI)')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='5 repeats, first shape, no max(d)^3 map at d > 1024')
     parser.add_argument('--threads', type=int, default=None)
-    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
-                        help='cpu: process CPU time (shared machines; with --threads 1)')
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--clock',
+        choices=['wall', 'cpu'],
+        default='wall',
+        help='cpu: process CPU time (shared machines; with --threads 1)')
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.slow_repeats, args.shapes = 5, 0, args.shapes[:1]
@@ -261,8 +297,12 @@ def main(argv=None):
             continue
         m = f'{mem / 2**20:.1f}' if mem is not None else ''
         print(f'| {shape} | {name} | {t * 1e3:.2f} | {m} | {r:.2f}x |')
-    print('RESULT ' + json.dumps(dict(device=str(device), threads=torch.get_num_threads(),
-                                      clock=args.clock, ratio_to_linear=ratios)))
+    print('RESULT ' + json.dumps(
+        dict(
+            device=str(device),
+            threads=torch.get_num_threads(),
+            clock=args.clock,
+            ratio_to_linear=ratios)))
 
 
 if __name__ == '__main__':

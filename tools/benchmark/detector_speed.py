@@ -41,9 +41,13 @@ def make_batch(h, w, device, num_boxes=5):
     g = torch.Generator().manual_seed(0)
     xy = torch.rand(num_boxes, 2, generator=g) * torch.tensor([w * 0.6, h * 0.6])
     wh = torch.rand(num_boxes, 2, generator=g) * torch.tensor([w * 0.3, h * 0.3]) + 16
-    sample = DetDataSample(metainfo=dict(
-        img_shape=(h, w), ori_shape=(h, w), batch_input_shape=(h, w),
-        pad_shape=(h, w), scale_factor=(1.0, 1.0)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(h, w),
+            ori_shape=(h, w),
+            batch_input_shape=(h, w),
+            pad_shape=(h, w),
+            scale_factor=(1.0, 1.0)))
     sample.gt_instances = InstanceData(
         bboxes=torch.cat([xy, xy + wh], 1).to(device),
         labels=torch.randint(0, 80, (num_boxes, ), generator=g).to(device))
@@ -86,8 +90,8 @@ def bench_detector(model, inputs, samples, args, device):
     model.to(device)
     model.eval()
     with torch.no_grad():
-        infer = time_it(lambda: model.predict(inputs, samples), args.iters,
-                        args.warmup, device)
+        infer = time_it(lambda: model.predict(inputs, samples), args.iters, args.warmup,
+                        device)
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], 1e-4)
 
@@ -115,9 +119,9 @@ def main():
     del vidt
     if not args.skip_ddetr:
         import mmdet
-        ddetr_cfg = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
-                             'deformable_detr',
-                             'deformable-detr_r50_16xb2-50e_coco.py')
+        ddetr_cfg = osp.join(
+            osp.dirname(mmdet.__file__), '.mim', 'configs', 'deformable_detr',
+            'deformable-detr_r50_16xb2-50e_coco.py')
         ddetr = build(ddetr_cfg, 'mmdet', {'model.backbone.init_cfg': None})
         results['Deformable DETR R50'] = bench_detector(ddetr, inputs, samples, args,
                                                         device)
@@ -125,9 +129,11 @@ def main():
         del ddetr
     if not args.skip_vkd:
         vkd_cfg = 'configs/vkd/vkd_vidt-swin-nano_vidt-swin-base_50e_coco.py'
-        vkd = build(osp.join(REPO, vkd_cfg), 'mmrazor', {
-            'model.teacher_ckpt': None,
-            'model.teacher.backbone.arch': args.teacher_arch})  # neck widths inferred
+        vkd = build(
+            osp.join(REPO, vkd_cfg), 'mmrazor', {
+                'model.teacher_ckpt': None,
+                'model.teacher.backbone.arch': args.teacher_arch
+            })  # neck widths inferred
         vkd.to(device).train()
         opt = torch.optim.AdamW([p for p in vkd.parameters() if p.requires_grad], 1e-4)
 
@@ -144,15 +150,18 @@ def main():
             train_s_iter=t, vkd_extra_s_iter=t - base)
     dev = torch.cuda.get_device_name() if device.type == 'cuda' else \
         f'CPU ({torch.get_num_threads()} threads)'
-    print(f'\nbatch 1, {args.height}x{args.width}, {dev}, {args.iters} timed iterations\n')
-    print('| model | params (M) | inference (img/s) | train (s/iter) | VKD extra (s/iter) |')
+    print(
+        f'\nbatch 1, {args.height}x{args.width}, {dev}, {args.iters} timed iterations\n')
+    print(
+        '| model | params (M) | inference (img/s) | train (s/iter) | VKD extra (s/iter) |'
+    )
     print('|---|---|---|---|---|')
     for name, r in results.items():
         f = lambda k, fmt: fmt.format(r[k]) if k in r else '-'  # noqa: E731
         print(f"| {name} | {f('params_m', '{:.1f}')} | {f('infer_img_s', '{:.2f}')} | "
               f"{f('train_s_iter', '{:.2f}')} | {f('vkd_extra_s_iter', '{:.2f}')} |")
-    print('RESULT ' + json.dumps(dict(device=dev, height=args.height, width=args.width,
-                                      results=results)))
+    print('RESULT ' + json.dumps(
+        dict(device=dev, height=args.height, width=args.width, results=results)))
 
 
 if __name__ == '__main__':

@@ -48,9 +48,12 @@ CONFIGS = {
     'nckd-nc3': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc3-only.py',
 }
 LABELS = {
-    'student': 'student alone', 'kd': 'logit KD (T=4)',
-    'vkd': 'logit KD + VKD', 'nckd': 'logit KD + NCKD (NC1+NC2+NC3)',
-    'nckd-nc1': 'logit KD + NC1', 'nckd-nc2': 'logit KD + NC2',
+    'student': 'student alone',
+    'kd': 'logit KD (T=4)',
+    'vkd': 'logit KD + VKD',
+    'nckd': 'logit KD + NCKD (NC1+NC2+NC3)',
+    'nckd-nc1': 'logit KD + NC1',
+    'nckd-nc2': 'logit KD + NC2',
     'nckd-nc3': 'logit KD + NC3 head',
 }
 REFERENCES = ('student', 'kd')
@@ -62,35 +65,63 @@ METRIC = 'accuracy/top1'
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--seeds', type=int, default=DEFAULTS['seeds'],
-                   help='seeds 0..N-1 (paired across methods)')
-    p.add_argument('--methods', nargs='+', default=list(DEFAULT_METHODS),
-                   choices=[m for m in CONFIGS if m != 'teacher'])
-    p.add_argument('--epochs', type=int, default=DEFAULTS['epochs'],
-                   help='student epochs')
-    p.add_argument('--data-fraction', type=float, default=DEFAULTS['data_fraction'],
-                   help='fraction of the training split for the students (1: all)')
-    p.add_argument('--teacher-epochs', type=int, default=None,
-                   help='teacher epochs (default: as configured)')
-    p.add_argument('--teacher-ckpt', default=None,
-                   help='use this teacher checkpoint instead of training one')
+    p.add_argument(
+        '--seeds',
+        type=int,
+        default=DEFAULTS['seeds'],
+        help='seeds 0..N-1 (paired across methods)')
+    p.add_argument(
+        '--methods',
+        nargs='+',
+        default=list(DEFAULT_METHODS),
+        choices=[m for m in CONFIGS if m != 'teacher'])
+    p.add_argument(
+        '--epochs', type=int, default=DEFAULTS['epochs'], help='student epochs')
+    p.add_argument(
+        '--data-fraction',
+        type=float,
+        default=DEFAULTS['data_fraction'],
+        help='fraction of the training split for the students (1: all)')
+    p.add_argument(
+        '--teacher-epochs',
+        type=int,
+        default=None,
+        help='teacher epochs (default: as configured)')
+    p.add_argument(
+        '--teacher-ckpt',
+        default=None,
+        help='use this teacher checkpoint instead of training one')
     p.add_argument('--out', default='work_dirs/studies/digits_kd')
-    p.add_argument('--plot', default=None,
-                   help='plot path (default docs/studies_digits_kd.png; with --quick '
-                   '<out>/paired.png)')
-    p.add_argument('--keep-checkpoints', action='store_true',
-                   help='keep every student checkpoint (default: deleted after eval)')
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch threads per run (1: the runs are tiny; more threads '
-                   'lose to oversubscription on a shared machine)')
-    p.add_argument('--jobs', type=int, default=None,
-                   help='runs trained at once (default 2, for an idle 2-core machine, '
-                   'each with --threads 1; 1 with --quick; use 1 on a shared machine)')
-    p.add_argument('--show-commands', action='store_true',
-                   help='print the tools/train.py command of every run and exit')
-    p.add_argument('--quick', action='store_true',
-                   help='2 seeds, 1 epoch, 5 %% of the data, 1-epoch teacher on 10 %%: '
-                   'the end-to-end check of the test suite (not a result)')
+    p.add_argument(
+        '--plot',
+        default=None,
+        help='plot path (default docs/studies_digits_kd.png; with --quick '
+        '<out>/paired.png)')
+    p.add_argument(
+        '--keep-checkpoints',
+        action='store_true',
+        help='keep every student checkpoint (default: deleted after eval)')
+    p.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch threads per run (1: the runs are tiny; more threads '
+        'lose to oversubscription on a shared machine)')
+    p.add_argument(
+        '--jobs',
+        type=int,
+        default=None,
+        help='runs trained at once (default 2, for an idle 2-core machine, '
+        'each with --threads 1; 1 with --quick; use 1 on a shared machine)')
+    p.add_argument(
+        '--show-commands',
+        action='store_true',
+        help='print the tools/train.py command of every run and exit')
+    p.add_argument(
+        '--quick',
+        action='store_true',
+        help='2 seeds, 1 epoch, 5 %% of the data, 1-epoch teacher on 10 %%: '
+        'the end-to-end check of the test suite (not a result)')
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.epochs, args.data_fraction = 2, 1, 0.05
@@ -112,16 +143,24 @@ def teacher_run(args, results):
     from mmkd_ext.utils.study import run_config
     rec = results.done('teacher', 0)
     if rec is not None and rec.get('checkpoint') and osp.isfile(rec['checkpoint']):
-        print(f'teacher: resumed ({rec["metrics"].get(METRIC, float("nan")):.2f} % '
-              f'top-1)', flush=True)
+        print(
+            f'teacher: resumed ({rec["metrics"].get(METRIC, float("nan")):.2f} % '
+            f'top-1)',
+            flush=True)
         return rec['checkpoint']
-    res = run_config(CONFIGS['teacher'], osp.join(args.out, 'teacher'), 0,
-                     epochs=args.teacher_epochs,
-                     data_fraction=0.1 if args.quick else None, threads=args.threads)
-    results.append('teacher', 0, res['metrics'], res['seconds'],
-                   checkpoint=res['checkpoint'])
-    print(f'teacher: top-1 {res["metrics"].get(METRIC, float("nan")):.2f} % '
-          f'({res["seconds"]:.1f} s)', flush=True)
+    res = run_config(
+        CONFIGS['teacher'],
+        osp.join(args.out, 'teacher'),
+        0,
+        epochs=args.teacher_epochs,
+        data_fraction=0.1 if args.quick else None,
+        threads=args.threads)
+    results.append(
+        'teacher', 0, res['metrics'], res['seconds'], checkpoint=res['checkpoint'])
+    print(
+        f'teacher: top-1 {res["metrics"].get(METRIC, float("nan")):.2f} % '
+        f'({res["seconds"]:.1f} s)',
+        flush=True)
     return res['checkpoint']
 
 
@@ -129,11 +168,13 @@ def commands(args, teacher_ckpt):
     lines = []
     for seed in range(args.seeds):
         for m in args.methods:
-            opts = [f'randomness.seed={seed}', f'train_cfg.max_epochs={args.epochs}',
-                    f'train_cfg.val_interval={args.epochs}',
-                    f'param_scheduler.T_max={args.epochs}',
-                    f'train_dataloader.dataset.subset_ratio={args.data_fraction}',
-                    f'train_dataloader.dataset.subset_seed={seed}']
+            opts = [
+                f'randomness.seed={seed}', f'train_cfg.max_epochs={args.epochs}',
+                f'train_cfg.val_interval={args.epochs}',
+                f'param_scheduler.T_max={args.epochs}',
+                f'train_dataloader.dataset.subset_ratio={args.data_fraction}',
+                f'train_dataloader.dataset.subset_seed={seed}'
+            ]
             if m != 'student':
                 opts.append(f'model.teacher_ckpt={teacher_ckpt}')
             lines.append(f'python tools/train.py {CONFIGS[m]} --work-dir '
@@ -162,9 +203,13 @@ def main(argv=None):
     if warning:
         print(warning, flush=True)
     out = args.out
-    settings = dict(study='digits_kd', epochs=args.epochs,
-                    data_fraction=args.data_fraction, teacher_epochs=args.teacher_epochs,
-                    teacher_ckpt=args.teacher_ckpt, quick=args.quick)
+    settings = dict(
+        study='digits_kd',
+        epochs=args.epochs,
+        data_fraction=args.data_fraction,
+        teacher_epochs=args.teacher_epochs,
+        teacher_ckpt=args.teacher_ckpt,
+        quick=args.quick)
     results = ResultsFile(osp.join(out, 'results.jsonl'), settings)
     if args.show_commands:
         teacher = args.teacher_ckpt or f'{out}/teacher/epoch_N.pth'
@@ -179,14 +224,24 @@ def main(argv=None):
     for seed, method in runs:
         rec = results.done(method, seed)
         if rec is not None:
-            print(progress.line(method, seed, f'top-1 {rec["metrics"][METRIC]:.2f}',
-                                rec['seconds'], resumed=True), flush=True)
+            print(
+                progress.line(
+                    method,
+                    seed,
+                    f'top-1 {rec["metrics"][METRIC]:.2f}',
+                    rec['seconds'],
+                    resumed=True),
+                flush=True)
             continue
-        todo.append(((seed, method), dict(
-            config=CONFIGS[method], work_dir=osp.join(out, f'{method}_seed{seed}'),
-            seed=seed, epochs=args.epochs, data_fraction=args.data_fraction,
-            teacher_ckpt=None if method == 'student' else teacher_ckpt,
-            threads=args.threads)))
+        todo.append(((seed, method),
+                     dict(
+                         config=CONFIGS[method],
+                         work_dir=osp.join(out, f'{method}_seed{seed}'),
+                         seed=seed,
+                         epochs=args.epochs,
+                         data_fraction=args.data_fraction,
+                         teacher_ckpt=None if method == 'student' else teacher_ckpt,
+                         threads=args.threads)))
 
     def record(key, res):
         seed, method = key
@@ -194,51 +249,77 @@ def main(argv=None):
         if METRIC not in res['metrics']:
             raise RuntimeError(f'{method} seed {seed}: no {METRIC} in the validation '
                                f'metrics {sorted(res["metrics"])}')
-        results.append(method, seed, res['metrics'], res['seconds'],
-                       train_seconds=round(res['train_seconds'], 2),
-                       config=CONFIGS[method])
+        results.append(
+            method,
+            seed,
+            res['metrics'],
+            res['seconds'],
+            train_seconds=round(res['train_seconds'], 2),
+            config=CONFIGS[method])
         if not args.keep_checkpoints and res.get('checkpoint'):
             for f in os.listdir(work_dir):
                 if f.endswith('.pth'):
                     os.remove(osp.join(work_dir, f))
-        print(progress.line(method, seed, f'top-1 {res["metrics"][METRIC]:.2f}',
-                            res['seconds']), flush=True)
+        print(
+            progress.line(method, seed, f'top-1 {res["metrics"][METRIC]:.2f}',
+                          res['seconds']),
+            flush=True)
 
     run_configs(todo, jobs=args.jobs, on_done=record)
 
     values = results.values(METRIC, args.methods)
-    values = {m: {s: v for s, v in by.items() if s < args.seeds}
-              for m, by in values.items()}
+    values = {
+        m: {
+            s: v
+            for s, v in by.items() if s < args.seeds
+        }
+        for m, by in values.items()
+    }
     report = paired_report(values, REFERENCES)
     teacher = results.done('teacher', 0)
     teacher_top1 = teacher['metrics'].get(METRIC) if teacher else None
     header = (f'Digits classification, paired study: student ResNet-18-w8 on '
               f'{args.data_fraction:g} of the 1437 training images (subset seed = '
               f'seed), {args.epochs} epochs, {args.seeds} seeds; teacher ResNet-18-w32 '
-              f'(whole training split'
-              + (f', top-1 {teacher_top1:.2f} %' if teacher_top1 is not None else '')
-              + '); top-1 on the 360 test images (one image = 0.28 points).')
+              f'(whole training split' +
+              (f', top-1 {teacher_top1:.2f} %' if teacher_top1 is not None else '') +
+              '); top-1 on the 360 test images (one image = 0.28 points).')
     table = markdown_tables(report, LABELS, 'top-1 (%)')
     os.makedirs(out, exist_ok=True)
     with open(osp.join(out, 'report.md'), 'w') as f:
-        f.write(header + '\n\n' + (warning + '\n\n' if warning else '') + table
-                + '\n')
+        f.write(header + '\n\n' + (warning + '\n\n' if warning else '') + table + '\n')
     with open(osp.join(out, 'report.json'), 'w') as f:
-        json.dump(dict(settings=settings, seeds=args.seeds, unpaired=warning,
-                       teacher_top1=teacher_top1,
-                       configs={m: CONFIGS[m] for m in ['teacher'] + args.methods},
-                       report=report), f, indent=1)
-    plot_paired(report, LABELS, args.plot,
-                f'Digits KD study: ResNet-18-w8 on {args.data_fraction:g} of the data, '
-                f'{args.epochs} epochs', 'top-1 (points)')
+        json.dump(
+            dict(
+                settings=settings,
+                seeds=args.seeds,
+                unpaired=warning,
+                teacher_top1=teacher_top1,
+                configs={m: CONFIGS[m]
+                         for m in ['teacher'] + args.methods},
+                report=report),
+            f,
+            indent=1)
+    plot_paired(
+        report, LABELS, args.plot,
+        f'Digits KD study: ResNet-18-w8 on {args.data_fraction:g} of the data, '
+        f'{args.epochs} epochs', 'top-1 (points)')
     total = time.perf_counter() - t_start
     print('\n' + header + '\n\n' + table)
     print(f'\nreport: {out}/report.md, report.json; plot: {args.plot}; total '
           f'{total:.0f} s')
-    print('RESULT ' + json.dumps(dict(
-        settings=settings, seeds=args.seeds, unpaired=warning, teacher_top1=teacher_top1,
-        methods=report['methods'], differences=report['differences'],
-        plot=args.plot, total_s=round(total, 1))), flush=True)
+    print(
+        'RESULT ' + json.dumps(
+            dict(
+                settings=settings,
+                seeds=args.seeds,
+                unpaired=warning,
+                teacher_top1=teacher_top1,
+                methods=report['methods'],
+                differences=report['differences'],
+                plot=args.plot,
+                total_s=round(total, 1))),
+        flush=True)
     return report
 
 

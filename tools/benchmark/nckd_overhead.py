@@ -30,12 +30,13 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import mmkd_ext  # noqa: E402,F401
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import torchvision  # noqa: E402
 from mmpretrain.registry import MODELS as CLS_MODELS  # noqa: E402
 from mmrazor.registry import MODELS as RAZOR_MODELS  # noqa: E402
+
+import mmkd_ext  # noqa: E402,F401
 
 C, D_T, D_S = 1000, 2048, 512
 
@@ -44,12 +45,18 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument('--img-size', type=int, default=224)
     p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--iters', type=int, default=11,
-                   help='interleaved pairs of full steps (>= 6 for a 95 %% CI)')
+    p.add_argument(
+        '--iters',
+        type=int,
+        default=11,
+        help='interleaved pairs of full steps (>= 6 for a 95 %% CI)')
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch CPU threads (default: torch\'s choice)')
+    p.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch\'s choice)')
     return p.parse_args()
 
 
@@ -59,8 +66,10 @@ def sync(device):
 
 
 def kd(s_logits, t_logits, tau=4.0):
-    return F.kl_div(F.log_softmax(s_logits / tau, 1), F.softmax(t_logits / tau, 1),
-                    reduction='batchmean') * tau * tau
+    return F.kl_div(
+        F.log_softmax(s_logits / tau, 1),
+        F.softmax(t_logits / tau, 1),
+        reduction='batchmean') * tau * tau
 
 
 def main():
@@ -77,23 +86,30 @@ def main():
     student = torchvision.models.resnet18(num_classes=C).to(dev)
     student.fc = torch.nn.Identity()
     lin_head = torch.nn.Linear(D_S, C).to(dev)
-    bank = RAZOR_MODELS.build(dict(type='PrototypeBank', num_classes=C, feat_dim=D_T,
-                                   name='bench_bank')).to(dev)
-    nc3 = CLS_MODELS.build(dict(
-        type='NC3Head', num_classes=C, in_channels=D_S, bank=bank,
-        projector=dict(type='OrthogonalConnector', in_channels=D_S, out_channels=D_T),
-        scale=16.0)).to(dev)
+    bank = RAZOR_MODELS.build(
+        dict(type='PrototypeBank', num_classes=C, feat_dim=D_T,
+             name='bench_bank')).to(dev)
+    nc3 = CLS_MODELS.build(
+        dict(
+            type='NC3Head',
+            num_classes=C,
+            in_channels=D_S,
+            bank=bank,
+            projector=dict(type='OrthogonalConnector', in_channels=D_S, out_channels=D_T),
+            scale=16.0)).to(dev)
     nc1 = RAZOR_MODELS.build(dict(type='NC1AlignLoss', bank=bank)).to(dev)
     nc2 = RAZOR_MODELS.build(dict(type='NC2StructureLoss', loss_weight=5.0)).to(dev)
-    opt_base = torch.optim.SGD(list(student.parameters()) + list(lin_head.parameters()),
-                               lr=1e-4, momentum=0.9)
-    opt_nc = torch.optim.SGD(list(student.parameters()) + list(nc3.parameters()),
-                             lr=1e-4, momentum=0.9)
+    opt_base = torch.optim.SGD(
+        list(student.parameters()) + list(lin_head.parameters()), lr=1e-4, momentum=0.9)
+    opt_nc = torch.optim.SGD(
+        list(student.parameters()) + list(nc3.parameters()), lr=1e-4, momentum=0.9)
     x = torch.randn(args.batch_size, 3, args.img_size, args.img_size, device=dev)
     y = torch.randint(0, C, (args.batch_size, ), device=dev)
     with torch.no_grad():  # warm the bank as after some training
         for _ in range(4):
-            bank(torch.randn(256, D_T, device=dev), torch.randint(0, C, (256, ), device=dev))
+            bank(
+                torch.randn(256, D_T, device=dev),
+                torch.randint(0, C, (256, ), device=dev))
 
     def base_step(s_feat=None, t_feat=None):
         if t_feat is None:
@@ -116,8 +132,9 @@ def main():
         proj = nc3.pre_logits((s_feat, ))
         logits = nc3.fc(proj)
         bank(t_feat, y)
-        loss = (F.cross_entropy(logits, y) + kd(logits, t_logits) + nc1(proj, y)
-                + nc2(proj, y, t_feat))
+        loss = (
+            F.cross_entropy(logits, y) + kd(logits, t_logits) + nc1(proj, y) +
+            nc2(proj, y, t_feat))
         opt_nc.zero_grad(set_to_none=True)
         loss.backward()
         opt_nc.step()
@@ -142,13 +159,15 @@ def main():
     from mmkd_ext.utils.study import interleaved_ratio
 
     def synced(fn):
+
         def call():
             fn()
             sync(dev)
+
         return call
 
-    direct = interleaved_ratio(synced(base_step), synced(nc_step), repeats=args.iters,
-                               warmup=args.warmup)
+    direct = interleaved_ratio(
+        synced(base_step), synced(nc_step), repeats=args.iters, warmup=args.warmup)
     full_b, full_n = direct['median_a'], direct['median_b']
 
     def head_feats(_):
@@ -183,8 +202,10 @@ def main():
     n_lin = sum(p.numel() for p in lin_head.parameters())
     n_nc3 = sum(p.numel() for p in nc3.parameters())
     overhead = direct['ratio'] - 1  # direct: median of the per-pair ratios
-    ci = [None if v is None else 100 * (v - 1)
-          for v in (direct['ci_low'], direct['ci_high'])]
+    ci = [
+        None if v is None else 100 * (v - 1)
+        for v in (direct['ci_low'], direct['ci_high'])
+    ]
     # the same cost isolated: extra time of the NC head + losses (timed with given
     # features, many repeats) relative to the base step
     isolated = (head_n - head_b) / full_b
@@ -208,18 +229,27 @@ def main():
     print(f'| overhead of the NC parts, isolated (head delta / base step) | '
           f'{100 * isolated:+.2f}% |')
     print(f'| trainable head params: linear / NC3 (projector only) | {n_lin} / {n_nc3} |')
-    print('RESULT ' + json.dumps(dict(
-        device=dev, img_size=args.img_size, batch_size=args.batch_size,
-        base_step_ms=round(full_b * 1e3, 2), nckd_step_ms=round(full_n * 1e3, 2),
-        overhead_pct=round(100 * overhead, 3),
-        overhead_ci95_pct=[None if v is None else round(v, 3) for v in ci],
-        direct_pairs=direct['n'], threads=torch.get_num_threads(),
-        overhead_isolated_pct=round(100 * isolated, 3),
-        head_base_ms=round(head_b * 1e3, 3),
-        head_nckd_ms=round(head_n * 1e3, 3), linear_head_params=n_lin,
-        cls2048_linear_ms=round(cls_l * 1e3, 3), cls2048_nc3_ms=round(cls_n * 1e3, 3),
-        nc3_trainable_params=n_nc3, target_pct=2.0, meets_target_direct=overhead <= 0.02,
-        meets_target_isolated=isolated <= 0.02)))
+    print('RESULT ' + json.dumps(
+        dict(
+            device=dev,
+            img_size=args.img_size,
+            batch_size=args.batch_size,
+            base_step_ms=round(full_b * 1e3, 2),
+            nckd_step_ms=round(full_n * 1e3, 2),
+            overhead_pct=round(100 * overhead, 3),
+            overhead_ci95_pct=[None if v is None else round(v, 3) for v in ci],
+            direct_pairs=direct['n'],
+            threads=torch.get_num_threads(),
+            overhead_isolated_pct=round(100 * isolated, 3),
+            head_base_ms=round(head_b * 1e3, 3),
+            head_nckd_ms=round(head_n * 1e3, 3),
+            linear_head_params=n_lin,
+            cls2048_linear_ms=round(cls_l * 1e3, 3),
+            cls2048_nc3_ms=round(cls_n * 1e3, 3),
+            nc3_trainable_params=n_nc3,
+            target_pct=2.0,
+            meets_target_direct=overhead <= 0.02,
+            meets_target_isolated=isolated <= 0.02)))
 
 
 if __name__ == '__main__':

@@ -52,8 +52,8 @@ def _render(digit, size, color):
     return rgb, box
 
 
-def _make_split(images, labels, num_images, canvas_size, min_digits, max_digits,
-                min_size, max_size, rng, img_dir, file_prefix):
+def _make_split(images, labels, num_images, canvas_size, min_digits, max_digits, min_size,
+                max_size, rng, img_dir, file_prefix):
     os.makedirs(img_dir, exist_ok=True)
     coco_images, annotations = [], []
     for img_id in range(1, num_images + 1):
@@ -68,8 +68,8 @@ def _make_split(images, labels, num_images, canvas_size, min_digits, max_digits,
                 ox = int(rng.integers(0, canvas_size - size + 1))
                 oy = int(rng.integers(0, canvas_size - size + 1))
                 box = (ox + x1, oy + y1, ox + x2, oy + y2)
-                if all(box[0] >= b[2] + 1 or box[2] + 1 <= b[0] or box[1] >= b[3] + 1
-                       or box[3] + 1 <= b[1] for b, _ in placed):
+                if all(box[0] >= b[2] + 1 or box[2] + 1 <= b[0] or box[1] >= b[3] +
+                       1 or box[3] + 1 <= b[1] for b, _ in placed):
                     break
             else:
                 raise ValueError(
@@ -81,42 +81,58 @@ def _make_split(images, labels, num_images, canvas_size, min_digits, max_digits,
             placed.append((box, int(labels[idx])))
         file_name = f'{file_prefix}{img_id:06d}.png'
         Image.fromarray(canvas).save(osp.join(img_dir, file_name))
-        coco_images.append(dict(id=img_id, file_name=file_name, width=canvas_size,
-                                height=canvas_size))
+        coco_images.append(
+            dict(id=img_id, file_name=file_name, width=canvas_size, height=canvas_size))
         for box, label in placed:
             w, h = box[2] - box[0], box[3] - box[1]
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=img_id, category_id=label + 1,
-                bbox=[int(box[0]), int(box[1]), int(w), int(h)], area=int(w * h),
-                iscrowd=0))
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=img_id,
+                    category_id=label + 1,
+                    bbox=[int(box[0]), int(box[1]),
+                          int(w), int(h)],
+                    area=int(w * h),
+                    iscrowd=0))
     return coco_images, annotations
 
 
-def make_digits_coco(out_dir, num_train=200, num_val=50, canvas_size=64, min_digits=1,
-                     max_digits=3, min_size=12, max_size=24, seed=0):
+def make_digits_coco(out_dir,
+                     num_train=200,
+                     num_val=50,
+                     canvas_size=64,
+                     min_digits=1,
+                     max_digits=3,
+                     min_size=12,
+                     max_size=24,
+                     seed=0):
     """Write the dataset; returns ``{'train': json_path, 'val': json_path}``."""
     from sklearn.datasets import load_digits
     _check(canvas_size, min_digits, max_digits, min_size, max_size)
     digits = load_digits()
     half = len(digits.images) // 2
-    sources = dict(train=(digits.images[:half], digits.target[:half]),
-                   val=(digits.images[half:], digits.target[half:]))
-    categories = [dict(id=i + 1, name=name, supercategory='digit')
-                  for i, name in enumerate(CLASSES)]
+    sources = dict(
+        train=(digits.images[:half], digits.target[:half]),
+        val=(digits.images[half:], digits.target[half:]))
+    categories = [
+        dict(id=i + 1, name=name, supercategory='digit') for i, name in enumerate(CLASSES)
+    ]
     ann_dir = osp.join(out_dir, 'annotations')
     os.makedirs(ann_dir, exist_ok=True)
     paths = {}
     for split_id, (split, num) in enumerate((('train', num_train), ('val', num_val))):
         rng = np.random.default_rng([seed, split_id])
-        images, annotations = _make_split(
-            *sources[split], num, canvas_size, min_digits, max_digits, min_size,
-            max_size, rng, osp.join(out_dir, split), f'{split}_')
+        images, annotations = _make_split(*sources[split], num, canvas_size, min_digits,
+                                          max_digits, min_size, max_size, rng,
+                                          osp.join(out_dir, split), f'{split}_')
         paths[split] = osp.join(ann_dir, f'instances_{split}.json')
         with open(paths[split], 'w') as f:
-            json.dump(dict(images=images, annotations=annotations,
-                           categories=categories,
-                           info=dict(description='mmkd_ext digits detection',
-                                     seed=seed)), f)
+            json.dump(
+                dict(
+                    images=images,
+                    annotations=annotations,
+                    categories=categories,
+                    info=dict(description='mmkd_ext digits detection', seed=seed)), f)
     return paths
 
 

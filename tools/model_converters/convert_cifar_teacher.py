@@ -24,10 +24,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 
 import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.models.backbones.cifar_weights import (  # noqa: E402
-    CIFAR_ZOO, convert_cifar_state_dict)
-from mmkd_ext.models.utils.checkpoint import (  # noqa: E402
-    load_state_dict_strict, read_checkpoint, unwrap_state_dict)
+from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO  # noqa: E402
+from mmkd_ext.models.backbones.cifar_weights import convert_cifar_state_dict
+from mmkd_ext.models.utils.checkpoint import load_state_dict_strict  # noqa: E402
+from mmkd_ext.models.utils.checkpoint import read_checkpoint, unwrap_state_dict
 
 
 def build_cifar_classifier(arch, num_classes=100):
@@ -36,19 +36,25 @@ def build_cifar_classifier(arch, num_classes=100):
     if arch not in CIFAR_ZOO:
         raise ValueError(f'--arch must be one of {sorted(CIFAR_ZOO)}, got {arch!r}')
     backbone, _, feat_dim = CIFAR_ZOO[arch]
-    return MODELS.build(dict(
-        type='ImageClassifier', backbone=dict(backbone),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes,
-                  in_channels=feat_dim)))
+    return MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(backbone),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(
+                type='LinearClsHead', num_classes=num_classes, in_channels=feat_dim)))
 
 
 def convert(src, dst, arch, num_classes=100):
     ckpt = read_checkpoint(src, key_hint='src')
     converted = convert_cifar_state_dict(unwrap_state_dict(ckpt, 'src', src))
     model = build_cifar_classifier(arch, num_classes)
-    load_state_dict_strict(model, converted, key_hint='src', filename=src,
-                           layout=f'cifar (RepDistiller) as {arch}')
+    load_state_dict_strict(
+        model,
+        converted,
+        key_hint='src',
+        filename=src,
+        layout=f'cifar (RepDistiller) as {arch}')
     meta = dict(source=osp.basename(src), arch=arch, converter='convert_cifar_teacher')
     for key in ('epoch', 'best_acc', 'accuracy'):
         val = ckpt.get(key)

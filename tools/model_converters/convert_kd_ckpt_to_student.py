@@ -20,8 +20,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 
-from mmkd_ext.models.utils.checkpoint import (  # noqa: E402
-    CheckpointError, read_checkpoint, select_prefix, unwrap_state_dict)
+from mmkd_ext.models.utils.checkpoint import CheckpointError  # noqa: E402
+from mmkd_ext.models.utils.checkpoint import (read_checkpoint, select_prefix,
+                                              unwrap_state_dict)
 
 
 def convert_kd_state_dict(state_dict, prefix='architecture.', filename=''):
@@ -74,7 +75,8 @@ def main(argv=None):
     parser.add_argument('src', help='distillation checkpoint (.pth)')
     parser.add_argument('dst', help='output student checkpoint (.pth)')
     parser.add_argument(
-        '--prefix', default='architecture.',
+        '--prefix',
+        default='architecture.',
         help='state-dict prefix of the student (default: architecture.)')
     args = parser.parse_args(argv)
     out = convert(args.src, args.dst, args.prefix)

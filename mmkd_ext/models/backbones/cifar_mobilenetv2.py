@@ -15,8 +15,8 @@ from .cifar_resnet import CIFAR_INIT_CFG, check_out_indices
 
 def _conv_bn_relu(inp, oup, kernel, stride):
     return nn.Sequential(
-        nn.Conv2d(inp, oup, kernel, stride, kernel // 2, bias=False),
-        nn.BatchNorm2d(oup), nn.ReLU(inplace=True))
+        nn.Conv2d(inp, oup, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(oup),
+        nn.ReLU(inplace=True))
 
 
 class InvertedResidual(nn.Module):
@@ -51,11 +51,13 @@ class CIFARMobileNetV2(BaseBackbone):
     Shapes: (N, 3, 32, 32) -> final (N, 1280, 2, 2).
     """
     # t, c, n, s
-    stage_settings = ((1, 16, 1, 1), (None, 24, 2, 1), (None, 32, 3, 2),
-                      (None, 64, 4, 2), (None, 96, 3, 1), (None, 160, 3, 2),
-                      (None, 320, 1, 1))
+    stage_settings = ((1, 16, 1, 1), (None, 24, 2, 1), (None, 32, 3, 2), (None, 64, 4, 2),
+                      (None, 96, 3, 1), (None, 160, 3, 2), (None, 320, 1, 1))
 
-    def __init__(self, widen_factor=0.5, expand_ratio=6, out_indices=-1,
+    def __init__(self,
+                 widen_factor=0.5,
+                 expand_ratio=6,
+                 out_indices=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
         if not widen_factor > 0:

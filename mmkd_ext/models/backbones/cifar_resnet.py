@@ -7,10 +7,12 @@ checkpoints (RepDistiller / mdistiller), so those files load without renaming (s
 
 * :class:`CIFARResNet`: three stages of basic blocks on a 3x3 stem (He et al. 2016,
   section 4.2: depth = 6n + 2); ``resnet56`` / ``resnet110`` with widths 16-32-64, and the
-  "x4" variants ``resnet8x4`` / ``resnet32x4`` with widths 64-128-256 after a 32-wide stem.
+  "x4" variants ``resnet8x4`` / ``resnet32x4`` with widths 64-128-256 after a 32-wide
+  stem.
   Input (N, 3, 32, 32) -> last stage (N, C, 8, 8).
 * :class:`CIFARResNetV2`: the ImageNet ResNet layout (four stages, bottleneck blocks for
-  ``resnet50``) with a stride-1 3x3 stem and no max-pool. (N, 3, 32, 32) -> (N, 2048, 4, 4).
+  ``resnet50``) with a stride-1 3x3 stem and no max-pool.
+  (N, 3, 32, 32) -> (N, 2048, 4, 4).
 
 The classifier (``fc`` / ``linear`` in those checkpoints) is not part of the backbone: it
 is the ``fc`` of an MMPretrain ``LinearClsHead`` after ``GlobalAveragePooling``.
@@ -80,8 +82,10 @@ class CIFARResNet(BaseBackbone):
     ``resnet32x4`` on 32x32 inputs is (N, 256, 8, 8).
     """
     arch_settings = {
-        **{f'resnet{d}': (d, (16, 16, 32, 64))
-           for d in (8, 14, 20, 32, 44, 56, 110)},
+        **{
+            f'resnet{d}': (d, (16, 16, 32, 64))
+            for d in (8, 14, 20, 32, 44, 56, 110)
+        },
         'resnet8x4': (8, (32, 64, 128, 256)),
         'resnet32x4': (32, (32, 64, 128, 256)),
     }

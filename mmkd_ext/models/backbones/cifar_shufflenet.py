@@ -57,10 +57,18 @@ class CIFARShuffleNetV1(BaseBackbone):
         groups (int): 1, 2, 3, 4 or 8. Defaults to 3.
         out_indices (int | Sequence[int]): stages to return (0..2). Defaults to -1.
     """
-    stage_channels = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960),
-                      4: (272, 544, 1088), 8: (384, 768, 1536)}
+    stage_channels = {
+        1: (144, 288, 576),
+        2: (200, 400, 800),
+        3: (240, 480, 960),
+        4: (272, 544, 1088),
+        8: (384, 768, 1536)
+    }
 
-    def __init__(self, groups=3, num_blocks=(4, 8, 4), out_indices=-1,
+    def __init__(self,
+                 groups=3,
+                 num_blocks=(4, 8, 4),
+                 out_indices=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
         if groups not in self.stage_channels:
@@ -70,13 +78,13 @@ class CIFARShuffleNetV1(BaseBackbone):
         self.conv1 = nn.Conv2d(3, 24, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(24)
         in_planes = 24
-        for i, (out_planes, n) in enumerate(
-                zip(self.stage_channels[groups], num_blocks)):
+        for i, (out_planes, n) in enumerate(zip(self.stage_channels[groups], num_blocks)):
             blocks = []
             for j in range(n):
                 cat_planes = in_planes if j == 0 else 0
-                blocks.append(ShuffleV1Block(in_planes, out_planes - cat_planes,
-                                             2 if j == 0 else 1, groups))
+                blocks.append(
+                    ShuffleV1Block(in_planes, out_planes - cat_planes, 2 if j == 0 else 1,
+                                   groups))
                 in_planes = out_planes
             self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
         self.out_channels = in_planes
@@ -119,8 +127,8 @@ class ShuffleV2DownBlock(nn.Module):
     def __init__(self, in_channels, out_channels):
         super().__init__()
         mid = out_channels // 2
-        self.conv1 = nn.Conv2d(in_channels, in_channels, 3, 2, 1,
-                               groups=in_channels, bias=False)
+        self.conv1 = nn.Conv2d(
+            in_channels, in_channels, 3, 2, 1, groups=in_channels, bias=False)
         self.bn1 = nn.BatchNorm2d(in_channels)
         self.conv2 = nn.Conv2d(in_channels, mid, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(mid)
@@ -134,8 +142,7 @@ class ShuffleV2DownBlock(nn.Module):
     def forward(self, x):
         left = F.relu(self.bn2(self.conv2(self.bn1(self.conv1(x)))), inplace=True)
         right = F.relu(self.bn3(self.conv3(x)), inplace=True)
-        right = F.relu(self.bn5(self.conv5(self.bn4(self.conv4(right)))),
-                       inplace=True)
+        right = F.relu(self.bn5(self.conv5(self.bn4(self.conv4(right)))), inplace=True)
         return channel_shuffle(torch.cat([left, right], 1), 2)
 
 
@@ -148,10 +155,17 @@ class CIFARShuffleNetV2(BaseBackbone):
         out_indices (int | Sequence[int]): outputs to return: 0..2 the stages, 3 the
             final 1x1 conv (after BN-ReLU). Defaults to -1.
     """
-    size_settings = {0.5: (48, 96, 192, 1024), 1: (116, 232, 464, 1024),
-                     1.5: (176, 352, 704, 1024), 2: (224, 488, 976, 2048)}
+    size_settings = {
+        0.5: (48, 96, 192, 1024),
+        1: (116, 232, 464, 1024),
+        1.5: (176, 352, 704, 1024),
+        2: (224, 488, 976, 2048)
+    }
 
-    def __init__(self, net_size=1, num_blocks=(3, 7, 3), out_indices=-1,
+    def __init__(self,
+                 net_size=1,
+                 num_blocks=(3, 7, 3),
+                 out_indices=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
         if net_size not in self.size_settings:

@@ -28,10 +28,10 @@ class CIFARVGG(BaseBackbone):
         'vgg8': ((64, ), (128, ), (256, ), (512, ), (512, )),
         'vgg11': ((64, ), (128, ), (256, 256), (512, 512), (512, 512)),
         'vgg13': ((64, 64), (128, 128), (256, 256), (512, 512), (512, 512)),
-        'vgg16': ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512),
-                  (512, 512, 512)),
-        'vgg19': ((64, 64), (128, 128), (256, 256, 256, 256),
-                  (512, 512, 512, 512), (512, 512, 512, 512)),
+        'vgg16':
+        ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
+        'vgg19': ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512),
+                  (512, 512, 512, 512)),
     }
 
     def __init__(self, arch='vgg13', out_indices=-1, init_cfg=CIFAR_INIT_CFG):
@@ -45,8 +45,11 @@ class CIFARVGG(BaseBackbone):
         for b, widths in enumerate(self.arch_settings[arch]):
             layers = []
             for w in widths:
-                layers += [nn.Conv2d(in_ch, w, 3, padding=1), nn.BatchNorm2d(w),
-                           nn.ReLU(inplace=True)]
+                layers += [
+                    nn.Conv2d(in_ch, w, 3, padding=1),
+                    nn.BatchNorm2d(w),
+                    nn.ReLU(inplace=True)
+                ]
                 in_ch = w
             # the last ReLU is applied in forward (as the reference models do)
             self.add_module(f'block{b}', nn.Sequential(*layers[:-1]))

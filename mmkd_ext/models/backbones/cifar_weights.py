@@ -16,8 +16,10 @@ from collections import OrderedDict
 
 from ..utils.checkpoint import CheckpointError, revise_keys
 
-__all__ = ['CIFAR_ZOO', 'CLASSIFIER_PREFIXES', 'cifar_classifier_prefix',
-           'convert_cifar_state_dict']
+__all__ = [
+    'CIFAR_ZOO', 'CLASSIFIER_PREFIXES', 'cifar_classifier_prefix',
+    'convert_cifar_state_dict'
+]
 
 #: CRD-benchmark model name (as in the public checkpoints' file names) ->
 #: (our backbone config, classifier name in those checkpoints, feature channels).
@@ -31,8 +33,8 @@ CIFAR_ZOO = {
     'wrn_40_2': (dict(type='CIFARWideResNet', depth=40, widen_factor=2), 'fc', 128),
     'vgg8_bn': (dict(type='CIFARVGG', arch='vgg8'), 'classifier', 512),
     'vgg13_bn': (dict(type='CIFARVGG', arch='vgg13'), 'classifier', 512),
-    'mobile_half': (dict(type='CIFARMobileNetV2', widen_factor=0.5), 'classifier.0',
-                    1280),
+    'mobile_half': (dict(type='CIFARMobileNetV2',
+                         widen_factor=0.5), 'classifier.0', 1280),
     'ShuffleV1': (dict(type='CIFARShuffleNetV1', groups=3), 'linear', 960),
     'ShuffleV2': (dict(type='CIFARShuffleNetV2', net_size=1), 'linear', 1024),
 }
@@ -50,7 +52,8 @@ def cifar_classifier_prefix(state_dict):
     return None
 
 
-def convert_cifar_state_dict(state_dict, head_prefix='head.fc.',
+def convert_cifar_state_dict(state_dict,
+                             head_prefix='head.fc.',
                              backbone_prefix='backbone.'):
     """Rename a RepDistiller / mdistiller CIFAR state dict to MMPretrain names.
 

@@ -3,7 +3,8 @@
 Pre-activation basic blocks (BN-ReLU-conv3x3-BN-ReLU-conv3x3), depth = 6n + 4, widths
 16-16k-32k-64k; ``wrn_40_2`` has n = 6, k = 2 (2.2M parameters with the 100-way
 classifier), ``wrn_16_2`` has n = 2. Parameter names follow the public CIFAR-100
-checkpoints (``block{1,2,3}.layer.{i}.{bn1,conv1,bn2,conv2,convShortcut}``, final ``bn1``).
+checkpoints (``block{1,2,3}.layer.{i}.{bn1,conv1,bn2,conv2,convShortcut}``, final
+``bn1``).
 """
 import torch.nn as nn
 import torch.nn.functional as F
@@ -42,9 +43,8 @@ class WideStage(nn.Module):
     def __init__(self, num_blocks, in_planes, out_planes, stride, drop_rate):
         super().__init__()
         self.layer = nn.Sequential(*[
-            WideBasicBlock(in_planes if i == 0 else out_planes, out_planes,
-                           stride if i == 0 else 1, drop_rate)
-            for i in range(num_blocks)
+            WideBasicBlock(in_planes if i == 0 else out_planes, out_planes, stride if i ==
+                           0 else 1, drop_rate) for i in range(num_blocks)
         ])
 
     def forward(self, x):
@@ -65,7 +65,11 @@ class CIFARWideResNet(BaseBackbone):
     Shapes: (N, 3, 32, 32) -> last stage (N, 64k, 8, 8), e.g. (N, 128, 8, 8) for k = 2.
     """
 
-    def __init__(self, depth=40, widen_factor=2, drop_rate=0.0, out_indices=-1,
+    def __init__(self,
+                 depth=40,
+                 widen_factor=2,
+                 drop_rate=0.0,
+                 out_indices=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
         if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:

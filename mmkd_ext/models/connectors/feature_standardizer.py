@@ -38,10 +38,10 @@ class FeatureStandardizer(BaseConnector):
         if flat.shape[0] < 2:
             raise ValueError(
                 "FeatureStandardizer(mode='batch') needs at least 2 tokens per batch "
-                f'to estimate a per-channel std, got feature shape {tuple(feature.shape)}')
+                f'to estimate a per-channel std, got feature shape {tuple(feature.shape)}'
+            )
         var, mean = torch.var_mean(flat, dim=0, correction=1)
         return back((x - mean) * (var + self.eps).rsqrt())
 
     def extra_repr(self):
         return f'mode={self.mode}, eps={self.eps}'
-

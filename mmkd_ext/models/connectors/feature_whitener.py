@@ -26,7 +26,11 @@ class FeatureWhitener(BaseConnector):
         momentum (float): running-statistics momentum, in [0, 1].
     """
 
-    def __init__(self, num_features, method='cholesky', eps=1e-3, momentum=0.01,
+    def __init__(self,
+                 num_features,
+                 method='cholesky',
+                 eps=1e-3,
+                 momentum=0.01,
                  init_cfg=None):
         super().__init__(init_cfg)
         if not isinstance(num_features, int) or num_features <= 0:

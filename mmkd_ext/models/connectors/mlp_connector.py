@@ -26,7 +26,11 @@ class MLPConnector(BaseConnector):
     Same shapes as :class:`LinearConnector`. ``hidden_channels`` defaults to d_t.
     """
 
-    def __init__(self, in_channels, out_channels, hidden_channels=None, num_layers=2,
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 hidden_channels=None,
+                 num_layers=2,
                  init_cfg=None):
         super().__init__(init_cfg)
         self.in_channels, self.out_channels = in_channels, out_channels

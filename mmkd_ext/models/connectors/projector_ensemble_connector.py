@@ -15,8 +15,13 @@ class ProjectorEnsembleConnector(BaseConnector):
     ``y = (1/K) sum_k MLP_k(x)``; same shapes as :class:`LinearConnector`.
     """
 
-    def __init__(self, in_channels, out_channels, num_projectors=3,
-                 hidden_channels=None, num_layers=2, init_cfg=None):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 num_projectors=3,
+                 hidden_channels=None,
+                 num_layers=2,
+                 init_cfg=None):
         super().__init__(init_cfg)
         if not isinstance(num_projectors, int) or num_projectors < 1:
             raise ValueError('ProjectorEnsembleConnector: `num_projectors` must be an '

@@ -1,2 +1,1 @@
-
 from .vidt import ViDT  # noqa: F401

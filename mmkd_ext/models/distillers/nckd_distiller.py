@@ -61,12 +61,16 @@ class NCKDDistiller(StrictConfigurableDistiller):
         **kwargs: as :class:`mmrazor.models.ConfigurableDistiller`.
     """
 
-    def __init__(self, bank: Optional[dict] = None,
+    def __init__(self,
+                 bank: Optional[dict] = None,
                  bank_forward_mappings: Optional[Dict[str, dict]] = None,
-                 distill_losses: Optional[Dict[str, dict]] = None, **kwargs):
+                 distill_losses: Optional[Dict[str, dict]] = None,
+                 **kwargs):
         bank_cfg, bank = self._provisional_bank(bank)
-        losses = {name: self._hand_bank(name, cfg, bank)
-                  for name, cfg in (distill_losses or {}).items()}
+        losses = {
+            name: self._hand_bank(name, cfg, bank)
+            for name, cfg in (distill_losses or {}).items()
+        }
         super().__init__(distill_losses=losses, **kwargs)
         self.bank = bank
         #: the bank config while its feat_dim waits for the dry run
@@ -176,19 +180,25 @@ class NCKDDistiller(StrictConfigurableDistiller):
                 pending = not head.widths_resolved
                 try:
                     head.resolve_widths(
-                        d_s, target, key=key, source=source,
+                        d_s,
+                        target,
+                        key=key,
+                        source=source,
                         target_source=f'{KEY}.bank.feat_dim')
                 except ValueError as err:
                     raise WidthError(str(err)) from None
                 head.eval()  # the dry run goes on in eval mode (restored after)
                 widths = {f'{key}.in_channels': d_s}
                 if head._projector_cfg is not None:
-                    widths.update({f'{key}.projector.in_channels': d_s,
-                                   f'{key}.projector.out_channels': head.fc.dim})
+                    widths.update({
+                        f'{key}.projector.in_channels': d_s,
+                        f'{key}.projector.out_channels': head.fc.dim
+                    })
                 self.inferred_widths.update(widths)
                 if pending:
-                    print_log(f'{key}: ' + ', '.join(
-                        f'{k[len(key) + 1:]} = {v}' for k, v in widths.items()) +
+                    print_log(
+                        f'{key}: ' + ', '.join(f'{k[len(key) + 1:]} = {v}'
+                                               for k, v in widths.items()) +
                         f' (inferred from {source} and {KEY}.bank.feat_dim)',
                         logger='current')
             elif not head.widths_resolved:
@@ -281,8 +291,10 @@ class NCKDDistiller(StrictConfigurableDistiller):
     # -- training -------------------------------------------------------------------
     def update_bank(self):
         """Update the bank from this step's records; return its class coverage."""
-        inputs = {arg: self.get_record(**record)
-                  for arg, record in self.bank_forward_mappings.items()}
+        inputs = {
+            arg: self.get_record(**record)
+            for arg, record in self.bank_forward_mappings.items()
+        }
         if inputs:
             return self.bank(**inputs)  # updates in training mode (online)
         return (self.bank.counts > 0).float().mean()

@@ -33,13 +33,13 @@ class RecorderSourceCheckMixin:
                 raise
             source = found.group(1)
             recorders = getattr(self, f'{side}_recorders').recorders
-            keys = [k for k, r in recorders.items()
-                    if getattr(r, 'source', None) == source] or ['?']
+            keys = [
+                k for k, r in recorders.items() if getattr(r, 'source', None) == source
+            ] or ['?']
             raise RecorderSourceError(
                 f'distiller.{side}_recorders.{keys[0]}.source: "{source}" is not a '
                 f'module of the {side} model; expected a name such as '
-                f'{module_names(model)[:16]}'
-            ) from None
+                f'{module_names(model)[:16]}') from None
 
     def prepare_from_student(self, model):
         return self._prepare_recorders(super().prepare_from_student, model, 'student')

@@ -351,8 +351,8 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
         if name in self._pending:
             cfg = self._pending.pop(name)
             module, x = self._build_pending(
-                cfg, key, x, desc,
-                target or (lambda: (None, 'nothing else reaches this loss')))
+                cfg, key, x, desc, target or (lambda:
+                                              (None, 'nothing else reaches this loss')))
             self.connectors[name] = module
         else:
             x = self._run_built(self.connectors[name], key, x, desc)
@@ -444,11 +444,13 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
         (e.g. labels from ``head.loss_module`` in ``mode='tensor'``)."""
 
     def _loss_error(self, loss_key, loss, values, err):
-        tensors = [v for v, _ in values.values() if isinstance(v, torch.Tensor)
-                   and torch.is_floating_point(v)]
+        tensors = [
+            v for v, _ in values.values()
+            if isinstance(v, torch.Tensor) and torch.is_floating_point(v)
+        ]
         differ = len({tuple(t.shape) for t in tensors}) > 1
-        what = ('gets tensors of different shapes' if differ else
-                'fails on the dry-run features')
+        what = ('gets tensors of different shapes'
+                if differ else 'fails on the dry-run features')
         inputs = '; '.join(f'{a} {shape_of(v)} = {d}' for a, (v, d) in values.items())
         return WidthError(
             f'{loss_key} ({type(loss).__name__}) {what}: {inputs}. Change the widths '

@@ -14,8 +14,8 @@ def _left_out(cfg):
         if str(cfg.get('type', '')).split('.')[-1] == 'NC3Head':
             proj = cfg.get('projector') or {}
             return cfg.get('in_channels') is None or (
-                isinstance(proj, dict) and proj and None in (
-                    proj.get('in_channels'), proj.get('out_channels')))
+                isinstance(proj, dict) and proj
+                and None in (proj.get('in_channels'), proj.get('out_channels')))
         return any(_left_out(v) for v in cfg.values())
     if isinstance(cfg, (list, tuple)):
         return any(_left_out(v) for v in cfg)

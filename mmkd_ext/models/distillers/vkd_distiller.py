@@ -80,9 +80,16 @@ class VKDDistiller(StrictConfigurableDistiller):
     KD term.
     """
 
-    def __init__(self, feature_pairs, dry_run_shape=None, pair_defaults=None,
-                 student_recorders=None, teacher_recorders=None, connectors=None,
-                 distill_losses=None, loss_forward_mappings=None, **kwargs):
+    def __init__(self,
+                 feature_pairs,
+                 dry_run_shape=None,
+                 pair_defaults=None,
+                 student_recorders=None,
+                 teacher_recorders=None,
+                 connectors=None,
+                 distill_losses=None,
+                 loss_forward_mappings=None,
+                 **kwargs):
         if not isinstance(feature_pairs, (list, tuple)) or not feature_pairs:
             raise ValueError('VKDDistiller: `feature_pairs` must be a non-empty list of '
                              f'dicts, got {feature_pairs!r}')
@@ -127,8 +134,10 @@ class VKDDistiller(StrictConfigurableDistiller):
                 loss['loss_weight'] = p['loss_weight']
             losses[f'loss_{n}'] = loss
             pairs.append(p)
-        missing = [p['key'] for p in pairs
-                   if not (p.get('student_channels') and p.get('teacher_channels'))]
+        missing = [
+            p['key'] for p in pairs
+            if not (p.get('student_channels') and p.get('teacher_channels'))
+        ]
         if missing and dry_run_shape is False:
             raise ValueError(
                 f'VKDDistiller: {missing} give no `student_channels` / '
@@ -139,10 +148,14 @@ class VKDDistiller(StrictConfigurableDistiller):
         for p in pairs:  # omitted channels: pending connectors, inferred at build
             conns.update(self._pair_connectors(p))
             maps.update(self._pair_mapping(p))
-        super().__init__(student_recorders=s_rec, teacher_recorders=t_rec,
-                         connectors=conns, distill_losses=losses,
-                         loss_forward_mappings=maps, dry_run_shape=dry_run_shape,
-                         **kwargs)
+        super().__init__(
+            student_recorders=s_rec,
+            teacher_recorders=t_rec,
+            connectors=conns,
+            distill_losses=losses,
+            loss_forward_mappings=maps,
+            dry_run_shape=dry_run_shape,
+            **kwargs)
         self._pairs = pairs
         #: loss name -> the config key it comes from (named in build-time errors)
         self.loss_config_keys = {
@@ -160,14 +173,17 @@ class VKDDistiller(StrictConfigurableDistiller):
             learnable_scale_bias=p.get('learnable_scale_bias', False))
         proj.update(in_channels=d_s, out_channels=d_t)
         norm = normalizer_cfg(p['normalizer'], d_t)
-        s_chain = [c for c in (p['student_pool'], proj,
-                               norm if p.get('normalize_student') else None) if c]
+        s_chain = [
+            c for c in (p['student_pool'], proj,
+                        norm if p.get('normalize_student') else None) if c
+        ]
         t_chain = [c for c in (p['teacher_pool'], norm) if c]
-        conns = {f"{p['name']}_s_conn": dict(type='SequentialConnector',
-                                             connectors=s_chain)}
+        conns = {
+            f"{p['name']}_s_conn": dict(type='SequentialConnector', connectors=s_chain)
+        }
         if t_chain:
-            conns[f"{p['name']}_t_conn"] = dict(type='SequentialConnector',
-                                                connectors=t_chain)
+            conns[f"{p['name']}_t_conn"] = dict(
+                type='SequentialConnector', connectors=t_chain)
         return conns
 
     def _pair_mapping(self, p):
@@ -184,8 +200,10 @@ class VKDDistiller(StrictConfigurableDistiller):
     def _pooled(self, p, from_student):
         side = 'student' if from_student else 'teacher'
         try:
-            rec = self.get_record(f"{p['name']}_{side[0]}", from_student,
-                                  data_idx=p.get(f'{side}_data_idx'))
+            rec = self.get_record(
+                f"{p['name']}_{side[0]}",
+                from_student,
+                data_idx=p.get(f'{side}_data_idx'))
         except (IndexError, TypeError) as err:
             raise ValueError(
                 f'VKDDistiller: `{p["key"]}.{side}_data_idx`='
@@ -208,8 +226,10 @@ class VKDDistiller(StrictConfigurableDistiller):
                 c = self._pooled(p, from_student)
                 given = p.get(f'{side}_channels')
                 if given and given != c:
-                    source = getattr(getattr(self, f'{side}_recorders').recorders[
-                        f"{p['name']}_{side[0]}"], 'source', p[side])
+                    source = getattr(
+                        getattr(self,
+                                f'{side}_recorders').recorders[f"{p['name']}_{side[0]}"],
+                        'source', p[side])
                     raise ValueError(
                         f'VKDDistiller: `{p["key"]}.{side}_channels`={given} but '
                         f'"{p[side]}" ({MODEL_KEYS[side]}.{source}) gives {c} channels '
@@ -240,14 +260,19 @@ class VKDDistiller(StrictConfigurableDistiller):
                 f'`feature_pairs[i].{side}` / `{side}_recorders[*].source` must name a '
                 f'module of the {side} model, e.g. {names}') from None
 
-    def get_record(self, recorder, from_student, record_idx=0, data_idx=None,
-                   connector=None, connector_idx=None):
+    def get_record(self,
+                   recorder,
+                   from_student,
+                   record_idx=0,
+                   data_idx=None,
+                   connector=None,
+                   connector_idx=None):
         try:
             return super().get_record(recorder, from_student, record_idx, data_idx,
                                       connector, connector_idx)
         except ValueError as err:
-            pair = next((p for p in self._pairs if connector and connector.startswith(
-                p['name'] + '_')), None)
+            pair = next((p for p in self._pairs
+                         if connector and connector.startswith(p['name'] + '_')), None)
             if pair is None:
                 raise
             raise ValueError(f'VKDDistiller `{pair["key"]}` (student "{pair["student"]}"'

@@ -66,8 +66,9 @@ def connector_class(cfg):
 def is_chain(cfg):
     """A list of connector configs (MMRazor's list form) or a config whose
     ``connectors`` is a list (``SequentialConnector``)."""
-    return isinstance(cfg, (list, tuple)) or (isinstance(cfg, dict) and isinstance(
-        cfg.get('connectors'), (list, tuple)))
+    return isinstance(
+        cfg, (list, tuple)) or (isinstance(cfg, dict)
+                                and isinstance(cfg.get('connectors'), (list, tuple)))
 
 
 def omitted_fields(cfg):

@@ -1,5 +1,5 @@
-from .biggan import (BigGANDiscriminator, BigGANGenerator,  # noqa: F401
-                     ConditionalBatchNorm2d)
+from .biggan import BigGANGenerator  # noqa: F401
+from .biggan import BigGANDiscriminator, ConditionalBatchNorm2d
 from .data_limited_gan import DataLimitedGAN  # noqa: F401
 from .diffaug import diff_augment, parse_policy  # noqa: F401
 from .disc_kd import DiscriminatorKD  # noqa: F401

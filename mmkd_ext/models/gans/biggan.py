@@ -51,8 +51,7 @@ class ConditionalBatchNorm2d(nn.Module):
 
     def __init__(self, num_features: int, num_classes: int):
         super().__init__()
-        self.bn = nn.BatchNorm2d(num_features, affine=False, eps=1e-5,
-                                 momentum=0.1)
+        self.bn = nn.BatchNorm2d(num_features, affine=False, eps=1e-5, momentum=0.1)
         self.gain = nn.Embedding(num_classes, num_features)
         self.bias = nn.Embedding(num_classes, num_features)
 
@@ -124,13 +123,17 @@ class BigGANGenerator(nn.Module):
     Shapes: ``forward(z (N, z_dim), y (N,) long) -> (N, out_channels, S, S)`` in [-1, 1].
     """
 
-    def __init__(self, num_classes: int, z_dim: int = 128, ch: int = 256,
-                 bottom_width: int = 4, num_blocks: int = 3, out_channels: int = 3,
+    def __init__(self,
+                 num_classes: int,
+                 z_dim: int = 128,
+                 ch: int = 256,
+                 bottom_width: int = 4,
+                 num_blocks: int = 3,
+                 out_channels: int = 3,
                  init_std: float = 0.02):
         super().__init__()
-        for name, val in (('num_classes', num_classes), ('z_dim', z_dim),
-                          ('ch', ch), ('bottom_width', bottom_width),
-                          ('num_blocks', num_blocks)):
+        for name, val in (('num_classes', num_classes), ('z_dim', z_dim), ('ch', ch),
+                          ('bottom_width', bottom_width), ('num_blocks', num_blocks)):
             _check_int(f'generator.{name}', val)
         self.num_classes, self.z_dim, self.ch = num_classes, z_dim, ch
         self.bottom_width = bottom_width
@@ -149,8 +152,7 @@ class BigGANGenerator(nn.Module):
         if y.shape != (z.shape[0], ):
             raise ValueError(f'generator: y must be ({z.shape[0]},) class ids, '
                              f'got {tuple(y.shape)}')
-        h = self.linear(z).view(z.shape[0], self.ch, self.bottom_width,
-                                self.bottom_width)
+        h = self.linear(z).view(z.shape[0], self.ch, self.bottom_width, self.bottom_width)
         for block in self.blocks:
             h = block(h, y)
         return torch.tanh(self.out_conv(F.relu(self.out_bn(h))))
@@ -174,20 +176,28 @@ class BigGANDiscriminator(nn.Module):
     ``(N, distill_dims[-1])``.
     """
 
-    def __init__(self, num_classes: int, ch: int = 256, num_blocks: int = 4,
-                 num_down: int = 2, in_channels: int = 3, distill_dims=None,
+    def __init__(self,
+                 num_classes: int,
+                 ch: int = 256,
+                 num_blocks: int = 4,
+                 num_down: int = 2,
+                 in_channels: int = 3,
+                 distill_dims=None,
                  init_std: float = 0.02):
         super().__init__()
-        for name, val in (('num_classes', num_classes), ('ch', ch),
-                          ('num_blocks', num_blocks)):
+        for name, val in (('num_classes', num_classes), ('ch', ch), ('num_blocks',
+                                                                     num_blocks)):
             _check_int(f'discriminator.{name}', val)
         if not 0 <= num_down <= num_blocks:
             raise ValueError(f'discriminator.num_down must be in [0, num_blocks], '
                              f'got {num_down!r}')
         self.ch = ch
         self.blocks = nn.ModuleList(
-            DBlock(in_channels if i == 0 else ch, ch, downsample=i < num_down,
-                   preactivation=i > 0) for i in range(num_blocks))
+            DBlock(
+                in_channels if i == 0 else ch,
+                ch,
+                downsample=i < num_down,
+                preactivation=i > 0) for i in range(num_blocks))
         self.linear = sn(nn.Linear(ch, 1))
         self.embed = sn(nn.Embedding(num_classes, ch))
         self.distill_head = None
@@ -196,8 +206,8 @@ class BigGANDiscriminator(nn.Module):
         init_normal_(self, init_std)
         if distill_dims:
             dims = [ch] + list(distill_dims)
-            self.distill_head = nn.Sequential(*[
-                sn(nn.Linear(dims[i], dims[i + 1])) for i in range(len(dims) - 1)])
+            self.distill_head = nn.Sequential(
+                *[sn(nn.Linear(dims[i], dims[i + 1])) for i in range(len(dims) - 1)])
             init_normal_(self.distill_head, init_std)
 
     def forward(self, x, y, return_feat: bool = False):

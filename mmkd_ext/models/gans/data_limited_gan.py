@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel, is_model_wrapper
 
 from mmkd_ext.registry import MODELS
-
 from .diffaug import diff_augment, parse_policy
 from .ema import ema_update_
 
@@ -59,15 +58,22 @@ class DataLimitedGAN(BaseModel):
         data_preprocessor (dict, optional): defaults to uint8 -> [-1, 1].
     """
 
-    def __init__(self, generator: dict, discriminator: dict, num_classes: int,
-                 disc_steps: int = 4, diffaug_policy: str = 'translation,cutout',
-                 real_hflip: bool = True, ema_decay: float = 0.9999,
-                 ema_start: int = 1000, teacher: Optional[dict] = None,
+    def __init__(self,
+                 generator: dict,
+                 discriminator: dict,
+                 num_classes: int,
+                 disc_steps: int = 4,
+                 diffaug_policy: str = 'translation,cutout',
+                 real_hflip: bool = True,
+                 ema_decay: float = 0.9999,
+                 ema_start: int = 1000,
+                 teacher: Optional[dict] = None,
                  distill: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg=None):
         if data_preprocessor is None:
-            data_preprocessor = dict(type='ImgDataPreprocessor', mean=[127.5] * 3,
-                                     std=[127.5] * 3)
+            data_preprocessor = dict(
+                type='ImgDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not isinstance(disc_steps, int) or disc_steps < 1:
             raise ValueError(f'model.disc_steps must be an int >= 1, got {disc_steps!r}')
@@ -125,10 +131,11 @@ class DataLimitedGAN(BaseModel):
         with torch.no_grad():
             fake = _unwrap(self.generator)(z, y_fake)  # no DDP sync: no grad
         imgs = self._aug(torch.cat([real, fake]))
-        logits, h = self.discriminator(imgs, torch.cat([y_real, y_fake]),
-                                       return_feat=True)
-        losses = dict(loss_d_real=F.relu(1.0 - logits[:n]).mean(),
-                      loss_d_fake=F.relu(1.0 + logits[n:]).mean())
+        logits, h = self.discriminator(
+            imgs, torch.cat([y_real, y_fake]), return_feat=True)
+        losses = dict(
+            loss_d_real=F.relu(1.0 - logits[:n]).mean(),
+            loss_d_fake=F.relu(1.0 + logits[n:]).mean())
         if self.distill is not None:
             s = _unwrap(self.discriminator).distill(h)
             t = self.teacher(imgs)
@@ -154,7 +161,8 @@ class DataLimitedGAN(BaseModel):
         real = self._flip(real)
         log = {}
         d_wrapper, g_wrapper = optim_wrapper['discriminator'], optim_wrapper['generator']
-        for real_k, y_k in zip(real.chunk(self.disc_steps), labels.chunk(self.disc_steps)):
+        for real_k, y_k in zip(
+                real.chunk(self.disc_steps), labels.chunk(self.disc_steps)):
             with d_wrapper.optim_context(self.discriminator):
                 losses = self.disc_loss(real_k, y_k)
             loss_d, log_d = self.parse_losses(losses)
@@ -174,13 +182,17 @@ class DataLimitedGAN(BaseModel):
             self._g_steps = int(self.num_g_steps)
         self._g_steps += 1
         self.num_g_steps.fill_(self._g_steps)
-        ema_update_(self.generator_ema, _unwrap(self.generator), self.ema_decay,
-                    copy=self._g_steps <= self.ema_start)
+        ema_update_(
+            self.generator_ema,
+            _unwrap(self.generator),
+            self.ema_decay,
+            copy=self._g_steps <= self.ema_start)
         return log
 
     @torch.no_grad()
     def sample(self, noise, labels, use_ema: bool = True):
-        """Images ``(N, 3, S, S)`` in [-1, 1] from ``noise (N, z_dim)``, ``labels (N,)``."""
+        """Images ``(N, 3, S, S)`` in [-1, 1] from ``noise (N, z_dim)`` and
+        ``labels (N,)``."""
         g = self.generator_ema if use_ema else _unwrap(self.generator)
         return g(noise, labels)
 

@@ -58,11 +58,13 @@ class DiscriminatorKD(nn.Module):
         key (str): config key of this module, named in errors.
     """
 
-    def __init__(self, student_dim: Optional[int] = None,
+    def __init__(self,
+                 student_dim: Optional[int] = None,
                  teacher_dim: Optional[int] = None,
                  connector: Optional[dict] = None,
                  normalizer: Union[str, dict, None] = 'whiten',
-                 loss: Optional[dict] = None, loss_weight: float = 10.0,
+                 loss: Optional[dict] = None,
+                 loss_weight: float = 10.0,
                  key: str = 'model.distill'):
         super().__init__()
         self.key = key
@@ -120,8 +122,7 @@ class DiscriminatorKD(nn.Module):
         modules = (generator, discriminator, teacher)
         modes = [(m, m.training) for m in modules]
         gen = torch.Generator().manual_seed(0)
-        device = next((p.device for p in discriminator.parameters()),
-                      torch.device('cpu'))
+        device = next((p.device for p in discriminator.parameters()), torch.device('cpu'))
         try:
             for m in modules:
                 m.eval()
@@ -135,9 +136,10 @@ class DiscriminatorKD(nn.Module):
             for m, mode in modes:
                 m.train(mode)
         dims = {}
-        for name, out, what in (
-                ('student_dim', s, "model.discriminator's distillation head "
-                 '(distill_dims[-1])'), ('teacher_dim', t, 'model.teacher')):
+        for name, out, what in (('student_dim', s,
+                                 "model.discriminator's distillation head "
+                                 '(distill_dims[-1])'), ('teacher_dim', t,
+                                                         'model.teacher')):
             if out.dim() != 2:
                 raise ValueError(f'{self.key}: {what} gives {tuple(out.shape)}; '
                                  'expected (N, C) embeddings')
@@ -175,10 +177,9 @@ class DiscriminatorKD(nn.Module):
                                  f'{self.student_dim}), got {tuple(s.shape)}')
         for name, t in (('t_real', t_real), ('t_fake', t_fake)):
             if t.dim() != 2 or t.shape[1] != self.teacher_dim:
-                raise ValueError(
-                    f'DiscriminatorKD: teacher embedding {name} must be (N, '
-                    f'{self.teacher_dim}) ({self.key}.teacher_dim), got '
-                    f'{tuple(t.shape)}')
+                raise ValueError(f'DiscriminatorKD: teacher embedding {name} must be (N, '
+                                 f'{self.teacher_dim}) ({self.key}.teacher_dim), got '
+                                 f'{tuple(t.shape)}')
         t_real, t_fake = self.normalize_targets(t_real.detach(), t_fake.detach())
         n = s_real.shape[0]
         p = self.project(torch.cat([s_real, s_fake]))

@@ -10,7 +10,9 @@ import torch
 
 
 @torch.no_grad()
-def ema_update_(ema: torch.nn.Module, model: torch.nn.Module, decay: float,
+def ema_update_(ema: torch.nn.Module,
+                model: torch.nn.Module,
+                decay: float,
                 copy: bool = False) -> None:
     """In-place EMA (or copy) of ``model``'s state into ``ema`` (same architecture)."""
     if not 0.0 <= decay <= 1.0:

@@ -25,7 +25,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd_ext.registry import MODELS
-
 from ..utils.checkpoint import load_checkpoint_strict, select_prefix
 
 
@@ -84,12 +83,18 @@ class FrozenImageEncoder(nn.Module):
         token_index (int): token taken from ``(N, L, C)`` outputs. Defaults to 0.
     """
 
-    def __init__(self, backbone: dict, neck: Optional[dict] = None,
-                 projection: Optional[dict] = None, checkpoint: Optional[str] = None,
-                 ckpt_prefixes: Optional[dict] = None, key_hint: str = 'teacher',
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 projection: Optional[dict] = None,
+                 checkpoint: Optional[str] = None,
+                 ckpt_prefixes: Optional[dict] = None,
+                 key_hint: str = 'teacher',
                  input_size: Optional[int] = None,
-                 scale_factor: Optional[int] = None, resize_mode: str = 'nearest',
-                 mean=(127.5, 127.5, 127.5), std=(127.5, 127.5, 127.5),
+                 scale_factor: Optional[int] = None,
+                 resize_mode: str = 'nearest',
+                 mean=(127.5, 127.5, 127.5),
+                 std=(127.5, 127.5, 127.5),
                  token_index: int = 0):
         super().__init__()
         self.backbone = _build(backbone, f'{key_hint}.backbone')
@@ -100,10 +105,14 @@ class FrozenImageEncoder(nn.Module):
             raise ValueError(f'{key_hint}: set input_size or scale_factor, not both')
         self.input_size, self.scale_factor = input_size, scale_factor
         self.resize_mode, self.token_index = resize_mode, token_index
-        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(
-            1, -1, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(
-            1, -1, 1, 1), persistent=False)
+        self.register_buffer(
+            'mean',
+            torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1),
+            persistent=False)
+        self.register_buffer(
+            'std',
+            torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1),
+            persistent=False)
         if checkpoint is not None:
             self.load_weights(checkpoint, ckpt_prefixes, f'{key_hint}.checkpoint')
         self.requires_grad_(False)
@@ -115,14 +124,15 @@ class FrozenImageEncoder(nn.Module):
         if prefixes is None:
             load_checkpoint_strict(self, path, key_hint)
             return
-        parts = dict(backbone=self.backbone, neck=self.neck,
-                     projection=self.projection)
+        parts = dict(backbone=self.backbone, neck=self.neck, projection=self.projection)
         for name, prefix in prefixes.items():
             if parts.get(name) is None:
                 raise KeyError(f'{key_hint}: ckpt_prefixes names "{name}", which '
                                'this encoder does not have')
             load_checkpoint_strict(
-                parts[name], path, key_hint,
+                parts[name],
+                path,
+                key_hint,
                 converter=lambda sd, p=prefix: select_prefix(sd, p, key_hint, path))
 
     def train(self, mode: bool = True):
@@ -144,8 +154,8 @@ class FrozenImageEncoder(nn.Module):
         if self.scale_factor is not None:
             x = F.interpolate(x, scale_factor=self.scale_factor, mode=self.resize_mode)
         elif self.input_size is not None and x.shape[-1] != self.input_size:
-            x = F.interpolate(x, size=(self.input_size, self.input_size),
-                              mode=self.resize_mode)
+            x = F.interpolate(
+                x, size=(self.input_size, self.input_size), mode=self.resize_mode)
         expected = getattr(self.backbone, 'img_size', None)  # e.g. MMPretrain ViTs
         if isinstance(expected, tuple) and tuple(x.shape[-2:]) != tuple(expected):
             raise ValueError(

@@ -30,8 +30,13 @@ class PrototypeClassifier(nn.Module):
     output (N, C).
     """
 
-    def __init__(self, num_classes: int, dim: int, class_weights: str = 'prototypes',
-                 bank=None, scale: float = 16.0, learnable_scale: bool = False,
+    def __init__(self,
+                 num_classes: int,
+                 dim: int,
+                 class_weights: str = 'prototypes',
+                 bank=None,
+                 scale: float = 16.0,
+                 learnable_scale: bool = False,
                  etf_seed: int = 0):
         super().__init__()
         self.num_classes, self.dim = num_classes, dim
@@ -159,12 +164,19 @@ class NC3Head(ClsHead):
         loss (dict): classification loss. Defaults to cross-entropy.
     """
 
-    def __init__(self, num_classes: int, in_channels: Optional[int] = None, bank=None,
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: Optional[int] = None,
+                 bank=None,
                  class_weights: Optional[str] = None,
-                 projector: Optional[dict] = None, feat_dim: Optional[int] = None,
-                 scale: float = 16.0, learnable_scale: bool = False, etf_seed: int = 0,
+                 projector: Optional[dict] = None,
+                 feat_dim: Optional[int] = None,
+                 scale: float = 16.0,
+                 learnable_scale: bool = False,
+                 etf_seed: int = 0,
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 init_cfg: Optional[dict] = None, **kwargs):
+                 init_cfg: Optional[dict] = None,
+                 **kwargs):
         super().__init__(loss=loss, init_cfg=init_cfg, **kwargs)
         if not (isinstance(num_classes, int) and num_classes >= 2):
             raise ValueError(
@@ -181,8 +193,8 @@ class NC3Head(ClsHead):
         self.feat_dim = _width(feat_dim, 'feat_dim')
         self._bank, self._bank_dim = bank, None
         if bank is not None:
-            self._bank_dim = bank.feat_dim if isinstance(bank, nn.Module) else bank.get(
-                'feat_dim')
+            self._bank_dim = bank.feat_dim if isinstance(
+                bank, nn.Module) else bank.get('feat_dim')
             bank_classes = bank.num_classes if isinstance(bank, nn.Module) else \
                 bank.get('num_classes')
             if bank_classes != num_classes:
@@ -216,8 +228,8 @@ class NC3Head(ClsHead):
         """Class-weight dimension from the config (bank, feat_dim, projector), else
         ``target``; raises when the config contradicts itself or ``target``."""
         p_out = (self._projector_cfg or {}).get('out_channels')
-        given = [(v, k) for v, k in ((self._bank_dim, 'bank.feat_dim'),
-                                     (self.feat_dim, 'feat_dim'),
+        given = [(v, k) for v, k in ((self._bank_dim, 'bank.feat_dim'), (self.feat_dim,
+                                                                         'feat_dim'),
                                      (p_out, 'projector.out_channels')) if v]
         dim = given[0][0] if given else target
         for v, k in given[1:]:
@@ -247,8 +259,11 @@ class NC3Head(ClsHead):
         self.fc = PrototypeClassifier(self.num_classes, dim, self.class_weights,
                                       self._bank, *self._fc_args)
 
-    def resolve_widths(self, in_channels: int, feat_dim: Optional[int] = None,
-                       key: str = 'head', source: str = 'the head input',
+    def resolve_widths(self,
+                       in_channels: int,
+                       feat_dim: Optional[int] = None,
+                       key: str = 'head',
+                       source: str = 'the head input',
                        target_source: str = 'model.distiller.bank.feat_dim'):
         """Build (or check) the projector and classifier for the measured widths.
 

@@ -16,7 +16,8 @@ class NC1AlignLoss(nn.Module):
     With ``m~_c = normalize(mu_c^T - mu_G^T)`` from the :class:`PrototypeBank` and
     ``z_i = normalize(g(h_i^S) - mu_G^T)``:
 
-    * ``mode='contrastive'`` (default): ``L = mean_i -log softmax_c(<z_i, m~_c>/tau)[y_i]``
+    * ``mode='contrastive'`` (default):
+      ``L = mean_i -log softmax_c(<z_i, m~_c>/tau)[y_i]``
     * ``mode='cosine'``: ``L = mean_i (1 - <z_i, m~_{y_i}>)``
 
     Classes the bank has not seen yet have zero prototypes (logit 0).
@@ -41,8 +42,12 @@ class NC1AlignLoss(nn.Module):
     #: NCKDDistiller hands its PrototypeBank to losses that declare this.
     uses_prototype_bank = True
 
-    def __init__(self, bank=None, mode: str = 'contrastive', temperature: float = 0.1,
-                 center: bool = True, loss_weight: float = 1.0):
+    def __init__(self,
+                 bank=None,
+                 mode: str = 'contrastive',
+                 temperature: float = 0.1,
+                 center: bool = True,
+                 loss_weight: float = 1.0):
         super().__init__()
         if mode not in ('contrastive', 'cosine'):
             raise ValueError(f"NC1AlignLoss.mode must be 'contrastive' or 'cosine', "

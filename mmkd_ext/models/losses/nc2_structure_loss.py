@@ -1,4 +1,7 @@
-"""NC2 ETF-structure transfer loss of NCKD (our formulation, ``shared/design/nckd.md``)."""
+"""NC2 ETF-structure transfer loss of NCKD.
+
+Our formulation of ``shared/design/nckd.md``.
+"""
 from typing import Optional
 
 import torch
@@ -49,7 +52,9 @@ class NC2StructureLoss(nn.Module):
         attach_bank(self, bank, 'NC2StructureLoss')
         self.teacher_means, self.loss_weight = teacher_means, loss_weight
 
-    def forward(self, preds_S: torch.Tensor, labels: torch.Tensor,
+    def forward(self,
+                preds_S: torch.Tensor,
+                labels: torch.Tensor,
                 preds_T: Optional[torch.Tensor] = None) -> torch.Tensor:
         if preds_S.dim() != 2:
             raise ValueError(f'NC2StructureLoss: preds_S must be (N, d), got '

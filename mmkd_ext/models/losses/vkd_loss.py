@@ -8,8 +8,7 @@ _LOSSES = ('smooth_l1', 'l1', 'l2')
 _REDUCTIONS = ('mean', 'sum', 'none')
 
 
-def vkd_feature_loss(preds_S, preds_T, loss_type='smooth_l1', beta=1.0,
-                     reduction='mean'):
+def vkd_feature_loss(preds_S, preds_T, loss_type='smooth_l1', beta=1.0, reduction='mean'):
     """Element-wise distance, reduced: smooth L1 (Huber with ``beta``: 0.5 d^2 / beta
     if |d| < beta else |d| - 0.5 beta), L1 |d| or L2 d^2, ``d = preds_S - preds_T``.
     Computed in float32 (or the inputs' wider dtype)."""
@@ -36,7 +35,10 @@ class VKDLoss(nn.Module):
     student (N, d_t) and the normalised teacher (N, d_t).
     """
 
-    def __init__(self, loss_type='smooth_l1', beta=1.0, loss_weight=1.0,
+    def __init__(self,
+                 loss_type='smooth_l1',
+                 beta=1.0,
+                 loss_weight=1.0,
                  reduction='mean'):
         super().__init__()
         if loss_type not in _LOSSES:

@@ -43,8 +43,7 @@ __all__ = [
 DEFAULT_ALLOWED_MISSING = (r'num_batches_tracked$', )
 
 
-class CheckpointError(ValueError, KeyError, TypeError, FileNotFoundError,
-                      RuntimeError):
+class CheckpointError(ValueError, KeyError, TypeError, FileNotFoundError, RuntimeError):
     """The one error of checkpoint loading: a file that is missing, unreadable, holds no
     state dict, or does not fit the model.
 
@@ -87,7 +86,9 @@ def _is_tensor_dict(obj) -> bool:
         isinstance(v, torch.Tensor) for v in obj.values())
 
 
-def unwrap_state_dict(ckpt, key_hint: str = 'checkpoint', filename: str = '',
+def unwrap_state_dict(ckpt,
+                      key_hint: str = 'checkpoint',
+                      filename: str = '',
                       keys: Sequence[str] = ('state_dict', 'model', 'model_ema')):
     """The ``{name: tensor}`` dict of a loaded checkpoint.
 
@@ -128,7 +129,9 @@ def revise_keys(state_dict, revise: Iterable[Tuple[str, str]] = ((r'^module\.', 
     return out
 
 
-def select_prefix(state_dict, prefix: str, key_hint: str = 'checkpoint',
+def select_prefix(state_dict,
+                  prefix: str,
+                  key_hint: str = 'checkpoint',
                   filename: str = ''):
     """The entries whose key starts with ``prefix``, prefix stripped (as MMEngine's
     ``_load_checkpoint_with_prefix``); an empty ``prefix`` returns all entries.
@@ -138,8 +141,8 @@ def select_prefix(state_dict, prefix: str, key_hint: str = 'checkpoint',
     """
     if not prefix:
         return OrderedDict(state_dict)
-    out = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
-                      if k.startswith(prefix))
+    out = OrderedDict(
+        (k[len(prefix):], v) for k, v in state_dict.items() if k.startswith(prefix))
     if not out:
         heads = sorted({k.split('.', 1)[0] + '.' for k in state_dict})
         raise CheckpointError(
@@ -154,7 +157,9 @@ def _fmt(names, limit=8):
     return ', '.join(names[:limit]) + more
 
 
-def load_state_dict_strict(model: torch.nn.Module, state_dict, key_hint='checkpoint',
+def load_state_dict_strict(model: torch.nn.Module,
+                           state_dict,
+                           key_hint='checkpoint',
                            filename: str = '',
                            allowed_missing: Sequence[str] = DEFAULT_ALLOWED_MISSING,
                            layout: str = ''):
@@ -177,12 +182,15 @@ def load_state_dict_strict(model: torch.nn.Module, state_dict, key_hint='checkpo
     """
     own = model.state_dict()
     allowed = [re.compile(p) for p in allowed_missing]
-    missing = [k for k in own if k not in state_dict
-               and not any(p.search(k) for p in allowed)]
+    missing = [
+        k for k in own if k not in state_dict and not any(p.search(k) for p in allowed)
+    ]
     unexpected = [k for k in state_dict if k not in own]
-    mismatched = [f'{k}: file {tuple(state_dict[k].shape)} vs model '
-                  f'{tuple(own[k].shape)}' for k in own
-                  if k in state_dict and state_dict[k].shape != own[k].shape]
+    mismatched = [
+        f'{k}: file {tuple(state_dict[k].shape)} vs model '
+        f'{tuple(own[k].shape)}' for k in own
+        if k in state_dict and state_dict[k].shape != own[k].shape
+    ]
     if missing or unexpected or mismatched:
         parts = []
         if missing:
@@ -204,11 +212,14 @@ def load_state_dict_strict(model: torch.nn.Module, state_dict, key_hint='checkpo
     model.load_state_dict(full, strict=True)
 
 
-def load_checkpoint_strict(model: torch.nn.Module, path, key_hint: str = 'checkpoint',
+def load_checkpoint_strict(model: torch.nn.Module,
+                           path,
+                           key_hint: str = 'checkpoint',
                            revise: Iterable[Tuple[str, str]] = ((r'^module\.', ''), ),
                            converter: Optional[Callable] = None,
                            allowed_missing: Sequence[str] = DEFAULT_ALLOWED_MISSING,
-                           map_location='cpu', layout: str = ''):
+                           map_location='cpu',
+                           layout: str = ''):
     """Read ``path``, unwrap, rename, convert, and load into ``model`` strictly.
 
     Args:
@@ -223,8 +234,8 @@ def load_checkpoint_strict(model: torch.nn.Module, path, key_hint: str = 'checkp
     Returns:
         OrderedDict: the state dict that was loaded (after renaming / conversion).
     """
-    state_dict = unwrap_state_dict(read_checkpoint(path, key_hint, map_location),
-                                   key_hint, str(path))
+    state_dict = unwrap_state_dict(
+        read_checkpoint(path, key_hint, map_location), key_hint, str(path))
     state_dict = revise_keys(state_dict, revise)
     if converter is not None:
         state_dict = converter(state_dict)

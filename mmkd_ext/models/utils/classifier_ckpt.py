@@ -33,9 +33,8 @@ def _candidates(state_dict):
     yield 'as-is', state_dict
     for prefix in _WRAPPER_PREFIXES:
         if any(k.startswith(prefix) for k in state_dict):
-            yield f'strip "{prefix}"', revise_keys(state_dict,
-                                                   [('^' + prefix.replace('.', r'\.'),
-                                                     '')])
+            yield f'strip "{prefix}"', revise_keys(
+                state_dict, [('^' + prefix.replace('.', r'\.'), '')])
     if cifar_classifier_prefix(state_dict) is not None and not any(
             k.startswith('backbone.') for k in state_dict):
         yield 'cifar (RepDistiller)', convert_cifar_state_dict(state_dict)
@@ -56,8 +55,11 @@ def adapt_state_dict(model, state_dict):
     return best[1], best[2]
 
 
-def load_classifier_checkpoint(model, filename, key_hint='checkpoint',
-                               map_location='cpu', prefix='',
+def load_classifier_checkpoint(model,
+                               filename,
+                               key_hint='checkpoint',
+                               map_location='cpu',
+                               prefix='',
                                allowed_missing=(r'num_batches_tracked$', )):
     """Read ``filename`` (weights only), rename to ``model``'s names, load strictly.
 
@@ -73,8 +75,8 @@ def load_classifier_checkpoint(model, filename, key_hint='checkpoint',
     Returns:
         str: the layout that matched (e.g. ``'cifar (RepDistiller)'``).
     """
-    state_dict = unwrap_state_dict(read_checkpoint(filename, key_hint, map_location),
-                                   key_hint, filename)
+    state_dict = unwrap_state_dict(
+        read_checkpoint(filename, key_hint, map_location), key_hint, filename)
     if prefix and any(k.startswith(prefix) for k in state_dict):
         state_dict = select_prefix(state_dict, prefix, key_hint, filename)
     layout, renamed = adapt_state_dict(model, state_dict)

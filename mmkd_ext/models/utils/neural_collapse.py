@@ -80,7 +80,8 @@ def per_sample_class_means(feats: torch.Tensor, labels: torch.Tensor):
     return (same / n[:, None]) @ feats, n
 
 
-def centered_normalized(means: torch.Tensor, valid: Optional[torch.Tensor] = None,
+def centered_normalized(means: torch.Tensor,
+                        valid: Optional[torch.Tensor] = None,
                         eps: float = 1e-12):
     """``normalize(mu_c - mu_G)`` rows, ``mu_G`` the mean over the valid rows.
 
@@ -99,7 +100,9 @@ def centered_normalized(means: torch.Tensor, valid: Optional[torch.Tensor] = Non
     return F.normalize(means - mu_g, dim=1, eps=eps) * w[:, None], mu_g
 
 
-def simplex_etf(num_classes: int, dim: int, generator: Optional[torch.Generator] = None,
+def simplex_etf(num_classes: int,
+                dim: int,
+                generator: Optional[torch.Generator] = None,
                 dtype=torch.float32):
     """A simplex equiangular tight frame: (C, d) unit rows, pairwise cosine -1/(C-1).
 
@@ -115,14 +118,17 @@ def simplex_etf(num_classes: int, dim: int, generator: Optional[torch.Generator]
     c = num_classes
     centering = torch.eye(c, dtype=torch.float64) - 1.0 / c
     basis, _ = torch.linalg.qr(centering[:, :c - 1])  # orthonormal basis of 1^perp
-    etf = (c / (c - 1)) ** 0.5 * centering @ basis  # (C, C-1), unit rows
+    etf = (c / (c - 1))**0.5 * centering @ basis  # (C, C-1), unit rows
     rand = torch.randn(dim, c - 1, generator=generator, dtype=torch.float64)
     iso, _ = torch.linalg.qr(rand)  # (d, C-1) orthonormal columns
     return (etf @ iso.T).to(dtype)
 
 
-def nc1_align_loss(feats: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor,
-                   global_mean: Optional[torch.Tensor] = None, mode: str = 'contrastive',
+def nc1_align_loss(feats: torch.Tensor,
+                   labels: torch.Tensor,
+                   prototypes: torch.Tensor,
+                   global_mean: Optional[torch.Tensor] = None,
+                   mode: str = 'contrastive',
                    temperature: float = 0.1):
     """NC1 prototype alignment (design note, NC1).
 
@@ -148,7 +154,8 @@ def nc1_align_loss(feats: torch.Tensor, labels: torch.Tensor, prototypes: torch.
     raise ValueError(f"nc1 mode must be 'contrastive' or 'cosine', got {mode!r}")
 
 
-def _centered_gram(per_sample_means: torch.Tensor, weights: torch.Tensor, k: torch.Tensor):
+def _centered_gram(per_sample_means: torch.Tensor, weights: torch.Tensor,
+                   k: torch.Tensor):
     """Cosine Gram (N, N) of per-sample class means centred over the present classes.
 
     ``weights`` = 1 / n_{y_i}, so that ``sum_i w_i M_i / k`` is the mean over classes.
@@ -158,7 +165,8 @@ def _centered_gram(per_sample_means: torch.Tensor, weights: torch.Tensor, k: tor
     return m @ m.T
 
 
-def nc2_structure_loss(feats_s: torch.Tensor, labels: torch.Tensor,
+def nc2_structure_loss(feats_s: torch.Tensor,
+                       labels: torch.Tensor,
                        feats_t: Optional[torch.Tensor] = None,
                        teacher_means: Optional[torch.Tensor] = None):
     """NC2 ETF-structure transfer: ``||G^S - G^T||_F^2 / k^2`` over the k batch classes.
@@ -192,7 +200,8 @@ def nc2_structure_loss(feats_s: torch.Tensor, labels: torch.Tensor,
 
 
 @torch.no_grad()
-def nc_metrics(feats: torch.Tensor, labels: torch.Tensor,
+def nc_metrics(feats: torch.Tensor,
+               labels: torch.Tensor,
                weight: Optional[torch.Tensor] = None,
                num_classes: Optional[int] = None) -> Dict[str, float]:
     """Neural-collapse metrics of a split (design note, "NC metrics"), in float64.
@@ -245,7 +254,7 @@ def nc_metrics(feats: torch.Tensor, labels: torch.Tensor,
                              f'{feats.shape[1]}), got {tuple(w.shape)}')
         w = w[present]
         wm = w @ centred.T  # (C', C')
-        target = (torch.eye(c, dtype=wm.dtype) - 1.0 / c) / (c - 1) ** 0.5
+        target = (torch.eye(c, dtype=wm.dtype) - 1.0 / c) / (c - 1)**0.5
         out['nc2_etf_error'] = float((wm / wm.norm() - target).norm())
         out['nc3_self_duality'] = float(
             (w / w.norm() - centred / centred.norm()).square().sum())

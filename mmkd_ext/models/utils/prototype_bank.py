@@ -52,8 +52,12 @@ class PrototypeBank(nn.Module):
         name (str, optional): a label used in messages.
     """
 
-    def __init__(self, num_classes: int, feat_dim: int, mode: str = 'online',
-                 path: Optional[str] = None, momentum: Optional[float] = None,
+    def __init__(self,
+                 num_classes: int,
+                 feat_dim: int,
+                 mode: str = 'online',
+                 path: Optional[str] = None,
+                 momentum: Optional[float] = None,
                  name: Optional[str] = None):
         super().__init__()
         if not (isinstance(num_classes, int) and num_classes >= 2):
@@ -86,9 +90,10 @@ class PrototypeBank(nn.Module):
         data = read_checkpoint(path, key_hint='bank.path')
         protos = data.get('prototypes') if isinstance(data, dict) else data
         if not isinstance(protos, torch.Tensor):
-            raise CheckpointError(f'bank.path: "{path}" holds neither a tensor nor a dict with '
-                           f"key 'prototypes' (got {type(data).__name__} with keys "
-                           f'{sorted(data) if isinstance(data, dict) else None})')
+            raise CheckpointError(
+                f'bank.path: "{path}" holds neither a tensor nor a dict with '
+                f"key 'prototypes' (got {type(data).__name__} with keys "
+                f'{sorted(data) if isinstance(data, dict) else None})')
         if tuple(protos.shape) != (self.num_classes, self.feat_dim):
             raise CheckpointError(
                 f'bank.path: "{path}" holds prototypes of shape {tuple(protos.shape)}, '
@@ -98,8 +103,9 @@ class PrototypeBank(nn.Module):
             raise CheckpointError(f'bank.path: "{path}" contains NaN/inf prototypes')
         counts = data.get('counts') if isinstance(data, dict) else None
         self.means.copy_(protos.to(self.means))
-        self.counts.copy_(counts.to(self.counts) if isinstance(counts, torch.Tensor)
-                          else torch.ones_like(self.counts))
+        self.counts.copy_(
+            counts.to(self.counts) if isinstance(counts, torch.Tensor) else torch.
+            ones_like(self.counts))
         self._version += 1
 
     @torch.no_grad()
@@ -181,8 +187,8 @@ class PrototypeBank(nn.Module):
         if not bool((self.counts > 0).any()):
             hint = ('use NCKDDistiller with model.distiller.bank and '
                     'bank_forward_mappings (preds_T, labels): it updates the bank once '
-                    'per step before its distill_losses' if self.mode == 'online'
-                    else 'set bank.path')
+                    'per step before its distill_losses'
+                    if self.mode == 'online' else 'set bank.path')
             raise RuntimeError(f'{owner}: PrototypeBank {self.name!r} (mode='
                                f'{self.mode!r}) holds no teacher statistics: {hint}.')
         self._filled_checked = True

@@ -57,8 +57,8 @@ def teacher_ckpt(tmp_path_factory):
 
 
 def build_runner(cfg, tmp_path, teacher_ckpt, **options):
-    cfg.merge_from_dict(dict(TWO_ITERS, **{'model.teacher_ckpt': teacher_ckpt},
-                             **options))
+    cfg.merge_from_dict(
+        dict(TWO_ITERS, **{'model.teacher_ckpt': teacher_ckpt}, **options))
     cfg.work_dir = str(tmp_path / 'work')
     with DefaultScope.overwrite_default_scope(cfg.default_scope):  # no scope leak
         return Runner.from_cfg(cfg)
@@ -140,23 +140,32 @@ def test_head_width_error_names_the_neck_not_pooling():
     assert 'pooling neck' not in msg
     cfg = Config.fromfile(SHIPPED)
     cfg.model.architecture.neck = None
-    with pytest.raises(WidthError, match=r'model\.architecture\.head \(NC3Head\) needs '
-                       r'\(N, C\) features, but model\.architecture\.backbone gives '
-                       r'\(2, 64, 4, 4\): add a pooling neck'):
+    with pytest.raises(
+            WidthError,
+            match=r'model\.architecture\.head \(NC3Head\) needs '
+            r'\(N, C\) features, but model\.architecture\.backbone gives '
+            r'\(2, 64, 4, 4\): add a pooling neck'):
         _build(cfg)
 
 
 def test_head_alone_names_in_channels():
     from mmpretrain.registry import MODELS
-    head = MODELS.build(dict(type='mmpretrain.NC3Head', num_classes=3, in_channels=48,
-                             class_weights='etf'))
-    with pytest.raises(ValueError, match=r'head\.in_channels=48 but the features have 64 '
-                       r'channels.*set head\.in_channels=64'):
+    head = MODELS.build(
+        dict(
+            type='mmpretrain.NC3Head', num_classes=3, in_channels=48,
+            class_weights='etf'))
+    with pytest.raises(
+            ValueError,
+            match=r'head\.in_channels=48 but the features have 64 '
+            r'channels.*set head\.in_channels=64'):
         head((torch.randn(2, 64), ))
     with pytest.raises(ValueError, match='pooling neck'):
         head((torch.randn(2, 48, 2, 2), ))
-    lazy = MODELS.build(dict(type='mmpretrain.NC3Head', num_classes=3,
-                             class_weights='etf',
-                             projector=dict(type='OrthogonalConnector')))
+    lazy = MODELS.build(
+        dict(
+            type='mmpretrain.NC3Head',
+            num_classes=3,
+            class_weights='etf',
+            projector=dict(type='OrthogonalConnector')))
     with pytest.raises(RuntimeError, match='never inferred'):
         lazy((torch.randn(2, 8), ))

@@ -57,8 +57,8 @@ def teacher_ckpt(tmp_path_factory):
 
 
 def build_runner(cfg, tmp_path, teacher_ckpt, **options):
-    cfg.merge_from_dict(dict(TWO_ITERS, **{'model.teacher_ckpt': teacher_ckpt},
-                             **options))
+    cfg.merge_from_dict(
+        dict(TWO_ITERS, **{'model.teacher_ckpt': teacher_ckpt}, **options))
     cfg.work_dir = str(tmp_path / 'work')
     with DefaultScope.overwrite_default_scope(cfg.default_scope):  # no scope leak
         return Runner.from_cfg(cfg)
@@ -81,8 +81,10 @@ def train_two_iterations(runner, loss_key):
 
 
 def projector(algorithm, name):
-    conns = [m for m in algorithm.distiller.connectors[name].modules()
-             if isinstance(m, OrthogonalConnector)]
+    conns = [
+        m for m in algorithm.distiller.connectors[name].modules()
+        if isinstance(m, OrthogonalConnector)
+    ]
     assert len(conns) == 1
     return conns[0]
 
@@ -100,7 +102,8 @@ def test_standard_distiller_mobilenetv2_student_trains(tmp_path, teacher_ckpt):
     assert (proj.in_channels, proj.out_channels) == (1280, 256)
     assert algorithm.distiller.inferred_widths == {
         'model.distiller.connectors.vkd_s.in_channels': 1280,
-        'model.distiller.connectors.vkd_s.out_channels': 256}
+        'model.distiller.connectors.vkd_s.out_channels': 256
+    }
     # built before the optimizer: the projector is trained
     before = proj.raw_weight.detach().clone()
     train_two_iterations(runner, 'distill.loss_vkd')
@@ -115,8 +118,8 @@ def test_standard_distiller_mobilenetv2_student_trains(tmp_path, teacher_ckpt):
      r'tensors of different shapes: preds_S \(2, 128\) .*vkd_s\.out_channels=128.*'
      r'preds_T \(2, 256\) = teacher recorder "feat" \(model\.teacher\.neck'),
 ])
-def test_standard_distiller_wrong_width_fails_at_build(tmp_path, teacher_ckpt, key,
-                                                       value, message):
+def test_standard_distiller_wrong_width_fails_at_build(tmp_path, teacher_ckpt, key, value,
+                                                       message):
     cfg = doc_config(STANDARD, tmp_path)
     with pytest.raises(WidthError, match=message):
         build_model(cfg, teacher_ckpt,
@@ -135,8 +138,10 @@ def test_vkd_distiller_shufflenetv2_student_trains(tmp_path, teacher_ckpt):
 def test_vkd_distiller_wrong_width_fails_at_build(tmp_path, teacher_ckpt):
     cfg = doc_config(COMPACT, tmp_path)
     cfg.model.distiller.feature_pairs[0]['student_channels'] = 64
-    with pytest.raises(ValueError, match=r'`feature_pairs\[0\]\.student_channels`=64 but '
-                       r'"neck" \(model\.architecture\.neck\) gives 1024 channels'):
+    with pytest.raises(
+            ValueError,
+            match=r'`feature_pairs\[0\]\.student_channels`=64 but '
+            r'"neck" \(model\.architecture\.neck\) gives 1024 channels'):
         build_model(cfg, teacher_ckpt)
 
 
@@ -144,11 +149,16 @@ def test_dry_run_shape_and_its_errors(tmp_path, teacher_ckpt):
     """An explicit dry-run input is used; one the student refuses is an error naming
     model.distiller.dry_run_shape; without a dry run omitted widths are an error."""
     cfg = doc_config(STANDARD, tmp_path)
-    with pytest.raises(WidthError, match=r'dry run of the teacher \(model\.teacher\) '
-                       r'fails on an input of shape \(2, 1, 16, 16\).*dry_run_shape'):
+    with pytest.raises(
+            WidthError,
+            match=r'dry run of the teacher \(model\.teacher\) '
+            r'fails on an input of shape \(2, 1, 16, 16\).*dry_run_shape'):
         build_model(cfg, teacher_ckpt,
                     **{'model.distiller.dry_run_shape': (2, 1, 16, 16)})
-    with pytest.raises(WidthError, match=r'dry_run_shape is False.*'
-                       r'model\.distiller\.connectors\.vkd_s'):
-        build_model(doc_config(STANDARD, tmp_path), teacher_ckpt,
-                    **{'model.distiller.dry_run_shape': False})
+    with pytest.raises(
+            WidthError,
+            match=r'dry_run_shape is False.*'
+            r'model\.distiller\.connectors\.vkd_s'):
+        build_model(
+            doc_config(STANDARD, tmp_path), teacher_ckpt,
+            **{'model.distiller.dry_run_shape': False})

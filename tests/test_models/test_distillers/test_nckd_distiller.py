@@ -22,8 +22,9 @@ def digits_batch(n=16):
     from mmkd_ext.datasets import load_digits_arrays
     imgs, labels = load_digits_arrays(32)
     imgs = torch.from_numpy(imgs[:n]).permute(0, 3, 1, 2).contiguous()
-    return dict(inputs=list(imgs),
-                data_samples=[DataSample().set_gt_label(int(k)) for k in labels[:n]])
+    return dict(
+        inputs=list(imgs),
+        data_samples=[DataSample().set_gt_label(int(k)) for k in labels[:n]])
 
 
 def build(model_cfg=None, **distiller):
@@ -98,14 +99,16 @@ def test_converted_student_head_evaluates_alone(algorithm):
     x = torch.randn(2, 3, 32, 32)
     with pytest.raises(RuntimeError, match='neither a PrototypeBank nor loaded'):
         fresh.eval()(x, mode='tensor')
-    state = {k[len('architecture.'):]: v for k, v in algorithm.state_dict().items()
-             if k.startswith('architecture.')}
+    state = {
+        k[len('architecture.'):]: v
+        for k, v in algorithm.state_dict().items() if k.startswith('architecture.')
+    }
     fresh.load_state_dict(state, strict=True)
     assert fresh.head.fc.bank is None
     algorithm.eval(), fresh.eval()
     with torch.no_grad():
-        torch.testing.assert_close(fresh(x, mode='tensor'),
-                                   algorithm.architecture(x, mode='tensor'))
+        torch.testing.assert_close(
+            fresh(x, mode='tensor'), algorithm.architecture(x, mode='tensor'))
 
 
 def test_errors_name_the_config_keys():
@@ -118,21 +121,26 @@ def test_errors_name_the_config_keys():
         build(bank_forward_mappings=None)
     bad = copy.deepcopy(cfg)
     bad.distiller.bank_forward_mappings.preds_T.recorder = 'nope'
-    with pytest.raises(ValueError, match=r'bank_forward_mappings\.preds_T\.recorder '
-                       r'"nope" is not in model\.distiller\.teacher_recorders'):
+    with pytest.raises(
+            ValueError,
+            match=r'bank_forward_mappings\.preds_T\.recorder '
+            r'"nope" is not in model\.distiller\.teacher_recorders'):
         build(bad)
     bad = copy.deepcopy(cfg)
     bad.distiller.bank.feat_dim = 128  # the teacher's neck gives 256
-    with pytest.raises(ValueError, match=r'model\.distiller\.bank\.feat_dim: 128 given, '
-                       r'but teacher recorder "feat" \(model\.teacher\.neck.*256'):
+    with pytest.raises(
+            ValueError,
+            match=r'model\.distiller\.bank\.feat_dim: 128 given, '
+            r'but teacher recorder "feat" \(model\.teacher\.neck.*256'):
         build(bad)
     bad = copy.deepcopy(cfg)
     bad.distiller.pop('bank')
     bad.distiller.pop('bank_forward_mappings')
     bad.distiller.distill_losses.pop('loss_nc1')
     bad.distiller.loss_forward_mappings.pop('loss_nc1')
-    with pytest.raises(ValueError, match=r"class_weights='prototypes'.*set "
-                       r'model\.distiller\.bank'):
+    with pytest.raises(
+            ValueError, match=r"class_weights='prototypes'.*set "
+            r'model\.distiller\.bank'):
         build(bad)
 
 
@@ -140,6 +148,7 @@ def test_recorder_source_named():
     from mmkd_ext.models.distillers import RecorderSourceError
     bad = copy.deepcopy(Config.fromfile(CFG).model)
     bad.distiller.teacher_recorders.feat.source = 'neckk'
-    with pytest.raises(RecorderSourceError,
-                       match=r'distiller\.teacher_recorders\.feat\.source: "neckk"'):
+    with pytest.raises(
+            RecorderSourceError,
+            match=r'distiller\.teacher_recorders\.feat\.source: "neckk"'):
         build(bad)

@@ -62,9 +62,11 @@ def tiny_config(tmp_path, **options):
     teacher, clf = tmp_path / 'teacher.pth', tmp_path / 'clf.pth'
     save_random(cfg.model.teacher.backbone, teacher, 0)
     save_random(cfg.val_evaluator.feature_extractor.model, clf, 1)
-    cfg.merge_from_dict({'model.teacher.checkpoint': str(teacher),
-                         'val_evaluator.feature_extractor.checkpoint': str(clf),
-                         **options})
+    cfg.merge_from_dict({
+        'model.teacher.checkpoint': str(teacher),
+        'val_evaluator.feature_extractor.checkpoint': str(clf),
+        **options
+    })
     return cfg
 
 
@@ -113,7 +115,9 @@ def test_wrong_width_fails_at_build(tmp_path, key, value, message):
 
 
 def test_regression_baseline_needs_equal_widths(tmp_path):
-    with pytest.raises(ValueError, match=r'model\.distill\.connector is None but the '
-                       r'student \(D head\) gives 128 and the teacher 32.*'
-                       r'distill_dims\[-1\]=32'):
+    with pytest.raises(
+            ValueError,
+            match=r'model\.distill\.connector is None but the '
+            r'student \(D head\) gives 128 and the teacher 32.*'
+            r'distill_dims\[-1\]=32'):
         build_model(tmp_path, **{'model.distill.connector': None})

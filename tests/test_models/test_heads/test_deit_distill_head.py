@@ -3,18 +3,22 @@ KLDivergence on the recorded head_dist output, test-time averaging; hand computa
 import pytest
 import torch
 import torch.nn.functional as F
-
-import mmkd_ext  # noqa: F401
 from mmpretrain.registry import MODELS as CLS_MODELS
 from mmpretrain.structures import DataSample
 from mmrazor.models.task_modules import ModuleOutputsRecorder
 from mmrazor.registry import MODELS as RAZOR_MODELS
 
+import mmkd_ext  # noqa: F401
+
 
 def make_head(loss=None, **kwargs):
-    head = CLS_MODELS.build(dict(
-        type='DeiTDistillClsHead', num_classes=5, in_channels=8,
-        loss=loss or dict(type='CrossEntropyLoss', loss_weight=1.0), **kwargs))
+    head = CLS_MODELS.build(
+        dict(
+            type='DeiTDistillClsHead',
+            num_classes=5,
+            in_channels=8,
+            loss=loss or dict(type='CrossEntropyLoss', loss_weight=1.0),
+            **kwargs))
     torch.manual_seed(0)
     for p in head.parameters():  # the default init is zeros
         torch.nn.init.normal_(p, std=0.5)
@@ -64,8 +68,8 @@ def test_losses_match_hand_computation():
 
 
 def test_label_smoothing_and_soft_targets():
-    head = make_head(loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1,
-                               mode='original'))
+    head = make_head(
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'))
     feats, samples, labels = feats_and_samples()
     cls_logits = feats[0][0] @ head.layers.head.weight.T + head.layers.head.bias
     target = F.one_hot(labels, 5).float() * 0.9 + 0.1 / 5
@@ -82,18 +86,21 @@ def test_test_time_average_of_both_heads():
            (dist_tok @ head.layers.head_dist.weight.T + head.layers.head_dist.bias)) / 2
     assert torch.allclose(head(feats), avg, atol=1e-6)
     preds = head.predict(feats, samples)
-    assert torch.allclose(torch.stack([p.pred_score for p in preds]),
-                          avg.softmax(-1), atol=1e-6)
+    assert torch.allclose(
+        torch.stack([p.pred_score for p in preds]), avg.softmax(-1), atol=1e-6)
     assert [int(p.pred_label) for p in preds] == avg.argmax(-1).tolist()
     head.train()  # no training-mode switch: forward is always the average
     assert torch.allclose(head(feats), avg, atol=1e-6)
 
 
 def test_with_distilled_vit_backbone_and_bad_input():
-    backbone = CLS_MODELS.build(dict(
-        type='DistilledVisionTransformer', arch=dict(
-            embed_dims=8, num_layers=1, num_heads=2, feedforward_channels=16),
-        img_size=16, patch_size=8, out_type='cls_token'))
+    backbone = CLS_MODELS.build(
+        dict(
+            type='DistilledVisionTransformer',
+            arch=dict(embed_dims=8, num_layers=1, num_heads=2, feedforward_channels=16),
+            img_size=16,
+            patch_size=8,
+            out_type='cls_token'))
     head = make_head()
     feats = backbone(torch.randn(2, 3, 16, 16))
     assert head(feats).shape == (2, 5)

@@ -15,8 +15,8 @@ from mmkd_ext.models.utils.checkpoint import (CheckpointError, load_checkpoint_s
 
 def _net():
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(),
-                         nn.Linear(4, 2))
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4, 2))
 
 
 def test_error_type_is_catchable_as_the_old_types_and_prints_unquoted():
@@ -28,8 +28,9 @@ def test_error_type_is_catchable_as_the_old_types_and_prints_unquoted():
 
 def test_read_checkpoint_errors(tmp_path):
     missing = str(tmp_path / 'nope.pth')
-    with pytest.raises(CheckpointError, match=r'model\.teacher_ckpt.*nope\.pth.*does '
-                       'not exist'):
+    with pytest.raises(
+            CheckpointError, match=r'model\.teacher_ckpt.*nope\.pth.*does '
+            'not exist'):
         read_checkpoint(missing, 'model.teacher_ckpt')
     bad = tmp_path / 'bad.pth'
     bad.write_bytes(b'not a checkpoint')
@@ -61,12 +62,15 @@ def test_unwrap_state_dict():
     # 'state_dict' wins over 'model'; the key order decides
     other = {'b': torch.ones(1)}
     assert unwrap_state_dict({'model': other, 'state_dict': sd}) is sd
-    assert unwrap_state_dict({'model': other, 'state_dict': sd},
-                             keys=('model', )) is other
+    assert unwrap_state_dict({
+        'model': other,
+        'state_dict': sd
+    }, keys=('model', )) is other
     with pytest.raises(CheckpointError, match=r'x\.pth" holds a list, expected a dict'):
         unwrap_state_dict([1, 2], 'src', 'x.pth')
-    with pytest.raises(CheckpointError, match=r'holds no state dict.*\[\'epoch\', '
-                       r'\'optimizer\'\]'):
+    with pytest.raises(
+            CheckpointError, match=r'holds no state dict.*\[\'epoch\', '
+            r'\'optimizer\'\]'):
         unwrap_state_dict({'optimizer': {}, 'epoch': 3}, 'src', 'x.pth')
 
 
@@ -96,8 +100,10 @@ def test_load_state_dict_strict():
     no_counter = {k: v for k, v in sd.items() if not k.endswith('num_batches_tracked')}
     load_state_dict_strict(_net(), no_counter)
     lacking = {k: v for k, v in sd.items() if k != '3.bias'}
-    with pytest.raises(CheckpointError, match=r'teacher_ckpt: checkpoint "t\.pth" does '
-                       r'not fit Sequential.*1 missing key\(s\): 3\.bias'):
+    with pytest.raises(
+            CheckpointError,
+            match=r'teacher_ckpt: checkpoint "t\.pth" does '
+            r'not fit Sequential.*1 missing key\(s\): 3\.bias'):
         load_state_dict_strict(_net(), lacking, 'teacher_ckpt', 't.pth')
     net = _net()
     before = net[3].bias.clone()
@@ -107,8 +113,10 @@ def test_load_state_dict_strict():
     with pytest.raises(CheckpointError, match=r'1 unexpected key\(s\): 9\.weight'):
         load_state_dict_strict(_net(), extra)
     wrong = dict(sd, **{'3.weight': torch.zeros(5, 4)})
-    with pytest.raises(ValueError, match=r'layout "cifar".*shape mismatch\(es\): '
-                       r'3\.weight: file \(5, 4\) vs model \(2, 4\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'layout "cifar".*shape mismatch\(es\): '
+            r'3\.weight: file \(5, 4\) vs model \(2, 4\)'):
         load_state_dict_strict(_net(), wrong, layout='cifar')
 
 
@@ -126,8 +134,8 @@ def test_load_checkpoint_strict(tmp_path):
         calls.append(list(sd)[0])
         return sd
 
-    loaded = load_checkpoint_strict(dst, str(path), 'model.teacher_ckpt',
-                                    converter=converter)
+    loaded = load_checkpoint_strict(
+        dst, str(path), 'model.teacher_ckpt', converter=converter)
     assert calls == ['0.weight'] and list(loaded) == list(src.state_dict())
     assert torch.equal(dst[3].weight, src[3].weight)
     with pytest.raises(CheckpointError, match=r'model\.teacher_ckpt.*missing key'):

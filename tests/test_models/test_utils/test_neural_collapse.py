@@ -30,8 +30,8 @@ def numpy_nc_metrics(x, y, w):
         nc2_maxangle=np.abs(off + 1 / (c - 1)).mean(),
         nc2_etf_error=np.linalg.norm(wm / np.linalg.norm(wm) - target),
         nc3_self_duality=np.sum((w / np.linalg.norm(w) - m / np.linalg.norm(m))**2),
-        nc3_mean_cosine=np.mean([w[k] @ m[k] / np.linalg.norm(w[k]) / norms[k]
-                                 for k in range(c)]))
+        nc3_mean_cosine=np.mean(
+            [w[k] @ m[k] / np.linalg.norm(w[k]) / norms[k] for k in range(c)]))
 
 
 @pytest.mark.parametrize('c,d', [(5, 8), (10, 9), (4, 3)])
