@@ -16,12 +16,9 @@ model = dict(
 train_dataloader = dict(batch_size=32, dataset=dict(img_size=img_size))
 val_dataloader = dict(dataset=dict(num_samples=500))
 test_dataloader = val_dataloader
-# the classifier of configs/digits/resnet18-w8_20e_digits.py, with the normalisation
-# it was trained with (16x16 digits: mean 77.8, std 81.2 in 0..255 units)
-val_evaluator = dict(
-    feature_extractor=dict(mean=[77.8] * 3, std=[81.2] * 3),
-    real_dataset=dict(img_size=img_size),
-    prdc_num=360)
+# FID etc. on the classifier of configs/digits/resnet18-w8_20e_digits.py, which was
+# trained at this resolution (the base's normalisation, no resize)
+val_evaluator = dict(real_dataset=dict(img_size=img_size), prdc_num=360)
 test_evaluator = val_evaluator
 optim_wrapper = dict(
     generator=dict(optimizer=dict(lr=5e-4)), discriminator=dict(optimizer=dict(lr=5e-4)))

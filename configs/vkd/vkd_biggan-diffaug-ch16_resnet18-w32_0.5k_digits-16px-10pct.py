@@ -13,6 +13,6 @@ _base_ = [
 ]
 model = dict(
     discriminator=dict(distill_dims=_base_.distill_dims),
-    teacher=dict(_base_.digits_teacher, mean=[77.8] * 3, std=[81.2] * 3),
+    teacher=_base_.digits_teacher,
     distill=_base_.vkd_distill,
 )

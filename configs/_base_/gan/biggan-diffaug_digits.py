@@ -3,6 +3,9 @@
 # the ResNet-18-w8 digits classifier (`student_model` of
 # _base_/models/digits_resnet18-w8.py); train it first with
 #   python tools/train.py configs/digits/resnet18-w8_20e_digits.py
+# That classifier was trained on 16x16 digits normalised with mean 77.8 / std 81.2
+# (0..255 units, _base_/datasets/digits_bs32.py): the 32x32 images are resized to
+# 16x16 (bilinear, = 2x2 average) and normalised the same way before it sees them.
 _base_ = ['./gan_runtime.py', '../models/digits_resnet18-w8.py']
 num_classes = 10
 model = dict(
@@ -57,8 +60,10 @@ val_evaluator = dict(
         type='ClassifierFeatureExtractor',
         model=_base_.student_model,
         checkpoint='work_dirs/resnet18-w8_20e_digits/epoch_20.pth',
-        mean=[39.6] * 3,
-        std=[73.6] * 3),
+        input_size=16,
+        resize_mode='bilinear',
+        mean=[77.8] * 3,
+        std=[81.2] * 3),
     real_dataset=dict(type='DigitsGANDataset', split='test', img_size=32),
     metric_items=('FID', 'IS', 'PRDC'),
     prdc_num=1000,
