@@ -23,12 +23,9 @@ line per run with an ETA and ``RESULT <json>``.
     python tools/benchmark/digits_det.py                   # the study (docs/studies.md)
     python tools/benchmark/digits_det.py --quick --out /tmp/q    # end-to-end check
 """
-import argparse
-import json
 import os
 import os.path as osp
 import sys
-import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -53,26 +50,30 @@ LABELS = {
 REFERENCES = ('baseline', 'token_matching')
 DEFAULTS = dict(seeds=5, epochs=5, teacher_epochs=7, num_train=400, num_val=200)
 METRIC = 'coco/bbox_mAP'
+STUDY = dict(
+    name='digits_det',
+    configs=CONFIGS,
+    labels=LABELS,
+    references=REFERENCES,
+    metric=METRIC,
+    scale=100.0,
+    settings=('epochs', 'teacher_epochs', 'teacher_ckpt', 'num_train', 'num_val'))
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument(
-        '--seeds',
-        type=int,
-        default=DEFAULTS['seeds'],
-        help='seeds 0..N-1 (paired across methods)')
-    p.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    from mmkd_ext.utils.study import study_parser
+    p = study_parser(
+        __doc__,
+        STUDY['name'],
+        METHODS,
+        seeds=DEFAULTS['seeds'],
+        quick_help='2 seeds, 1 epoch (one iteration) on 8 train / 4 val images')
     p.add_argument(
         '--epochs',
         type=int,
         default=DEFAULTS['epochs'],
         help='epochs of every student run')
     p.add_argument('--teacher-epochs', type=int, default=DEFAULTS['teacher_epochs'])
-    p.add_argument(
-        '--teacher-ckpt',
-        default=None,
-        help='use this teacher checkpoint instead of training one')
     p.add_argument('--num-train', type=int, default=DEFAULTS['num_train'])
     p.add_argument('--num-val', type=int, default=DEFAULTS['num_val'])
     p.add_argument(
@@ -80,31 +81,12 @@ def parse_args(argv=None):
         default=None,
         help='digits COCO set (default data/digits_coco_<train>_<val>; '
         'built if missing)')
-    p.add_argument('--out', default='work_dirs/studies/digits_det')
-    p.add_argument(
-        '--plot',
-        default=None,
-        help='plot path (default docs/studies_digits_det.png; with --quick '
-        '<out>/paired.png)')
-    p.add_argument(
-        '--threads',
-        type=int,
-        default=2,
-        help='torch threads per run (the ViDT runs use both cores)')
-    p.add_argument(
-        '--quick',
-        action='store_true',
-        help='2 seeds, 1 epoch (one iteration) on 8 train / 4 val images: '
-        'the end-to-end check of the test suite (not a result)')
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.epochs, args.teacher_epochs = 2, 1, 1
         args.num_train, args.num_val = 8, 4
     if args.data_root is None:
         args.data_root = f'data/digits_coco_{args.num_train}_{args.num_val}'
-    if args.plot is None:
-        args.plot = osp.join(args.out, 'paired.png') if args.quick else \
-            'docs/studies_digits_det.png'
     return args
 
 
@@ -119,26 +101,15 @@ def data_options(root):
     }
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    os.environ.setdefault('OMP_NUM_THREADS', str(args.threads))
-    os.chdir(REPO)
-    import torch
-    torch.set_num_threads(args.threads)
-    import mmdet  # noqa: F401
-    import mmrazor  # noqa: F401
+def ap_line(m):
+    return f'AP {100 * m[METRIC]:.1f} AP50 {100 * m.get("coco/bbox_mAP_50", 0):.1f}'
 
-    import mmkd_ext  # noqa: F401  (import once; every run is a fork of this process)
-    from mmkd_ext.utils.study import (Progress, ResultsFile, markdown_tables, mean_sd,
-                                      paired_report, plot_paired, run_config,
-                                      unpaired_warning)
-    for m in ['teacher'] + list(args.methods):
-        if not osp.isfile(CONFIGS[m]):
-            raise SystemExit(f'config of {m!r} not found: {CONFIGS[m]} (edit CONFIGS '
-                             f'at the top of {__file__})')
-    warning = unpaired_warning({m: CONFIGS[m] for m in args.methods})
-    if warning:
-        print(warning, flush=True)
+
+def main(argv=None):
+    os.chdir(REPO)
+    args = parse_args(argv)  # imports mmkd_ext once: every run is a fork of this
+    from mmkd_ext.utils.study import PairedStudy, mean_sd
+    study = PairedStudy(args, **STUDY)
     root = args.data_root.rstrip('/')
     if not osp.isfile(osp.join(root, 'annotations', 'instances_val.json')):
         sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
@@ -146,95 +117,19 @@ def main(argv=None):
         print(f'building the digits detection set in {root}', flush=True)
         make_digits_coco(root, args.num_train, args.num_val)
     data = data_options(root)
-    out = args.out
-    settings = dict(
-        study='digits_det',
-        epochs=args.epochs,
-        teacher_epochs=args.teacher_epochs,
-        teacher_ckpt=args.teacher_ckpt,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        quick=args.quick)
-    results = ResultsFile(osp.join(out, 'results.jsonl'), settings)
-    t_start = time.perf_counter()
-
-    teacher_ckpt = args.teacher_ckpt
-    if teacher_ckpt is None:
-        rec = results.done('teacher', 0)
-        if rec is not None and rec.get('checkpoint') and osp.isfile(rec['checkpoint']):
-            teacher_ckpt = rec['checkpoint']
-            print(f'teacher: resumed (AP {100 * rec["metrics"][METRIC]:.1f})', flush=True)
-        else:
-            res = run_config(
-                CONFIGS['teacher'],
-                osp.join(out, 'teacher'),
-                0,
-                epochs=args.teacher_epochs,
-                cfg_options=data,
-                threads=args.threads)
-            teacher_ckpt = res['checkpoint']
-            results.append(
-                'teacher', 0, res['metrics'], res['seconds'], checkpoint=teacher_ckpt)
-            print(
-                f'teacher: AP {100 * res["metrics"][METRIC]:.1f} '
-                f'({res["seconds"]:.0f} s)',
-                flush=True)
-
-    runs = [(s, m) for s in range(args.seeds) for m in args.methods]
-    progress = Progress(len(runs))
-    for seed, method in runs:
-        rec = results.done(method, seed)
-        if rec is not None:
-            print(
-                progress.line(
-                    method,
-                    seed,
-                    f'AP {100 * rec["metrics"][METRIC]:.1f}',
-                    rec['seconds'],
-                    resumed=True),
-                flush=True)
-            continue
-        work_dir = osp.join(out, f'{method}_seed{seed}')
-        res = run_config(
-            CONFIGS[method],
-            work_dir,
-            seed,
+    teacher_ckpt = study.train_once(
+        'teacher',
+        0,
+        ap_line,
+        given=args.teacher_ckpt,
+        epochs=args.teacher_epochs,
+        cfg_options=data)
+    study.run(
+        lambda seed, method: dict(
             epochs=args.epochs,
             teacher_ckpt=None if method == 'baseline' else teacher_ckpt,
-            cfg_options=data,
-            threads=args.threads)
-        if METRIC not in res['metrics']:
-            raise RuntimeError(f'{method} seed {seed}: no {METRIC} in the validation '
-                               f'metrics {sorted(res["metrics"])}')
-        results.append(
-            method,
-            seed,
-            res['metrics'],
-            res['seconds'],
-            train_seconds=round(res['train_seconds'], 2),
-            config=CONFIGS[method])
-        for f in os.listdir(work_dir):
-            if f.endswith('.pth'):
-                os.remove(osp.join(work_dir, f))
-        m = res['metrics']
-        print(
-            progress.line(
-                method, seed, f'AP {100 * m[METRIC]:.1f} AP50 '
-                f'{100 * m["coco/bbox_mAP_50"]:.1f}', res['seconds']),
-            flush=True)
-
-    def seeded(key):
-        vals = results.values(key, args.methods)
-        return {
-            m: {
-                s: 100 * v
-                for s, v in by.items() if s < args.seeds
-            }
-            for m, by in vals.items()
-        }
-
-    report = paired_report(seeded(METRIC), REFERENCES)
-    ap50, ap75 = seeded('coco/bbox_mAP_50'), seeded('coco/bbox_mAP_75')
+            cfg_options=data), ap_line)
+    ap50, ap75 = study.values('coco/bbox_mAP_50'), study.values('coco/bbox_mAP_75')
     extra = {
         m: {
             'AP50': '{:.1f} +- {:.1f}'.format(*mean_sd(ap50[m].values())[:2]),
@@ -242,47 +137,21 @@ def main(argv=None):
         }
         for m in args.methods
     }
-    teacher = results.done('teacher', 0)
-    t_ap = 100 * teacher['metrics'][METRIC] if teacher else None
+    t_ap = study.once_metric('teacher', 0, METRIC)
+    t_ap = None if t_ap is None else 100 * t_ap
     header = (f'Digits detection, paired study: ViDT Swin-nano students, '
               f'{args.epochs} epochs on {args.num_train} images (64x64, 1-3 digits), '
               f'{args.seeds} seeds, COCO bbox AP on {args.num_val} val images; teacher '
               f'ViDT Swin-tiny, {args.teacher_epochs} epochs' +
               (f', AP {t_ap:.1f}' if t_ap is not None else '') + '.')
-    table = markdown_tables(report, LABELS, 'AP', digits=1, extra=extra)
-    os.makedirs(out, exist_ok=True)
-    with open(osp.join(out, 'report.md'), 'w') as f:
-        f.write(header + '\n\n' + (warning + '\n\n' if warning else '') + table + '\n')
-    with open(osp.join(out, 'report.json'), 'w') as f:
-        json.dump(
-            dict(
-                settings=settings,
-                seeds=args.seeds,
-                unpaired=warning,
-                teacher_ap=t_ap,
-                configs=CONFIGS,
-                report=report),
-            f,
-            indent=1)
-    plot_paired(report, LABELS, args.plot,
-                f'Digits detection study: ViDT nano, {args.epochs} epochs', 'AP (points)')
-    total = time.perf_counter() - t_start
-    print('\n' + header + '\n\n' + table)
-    print(f'\nreport: {out}/report.md, report.json; plot: {args.plot}; total '
-          f'{total:.0f} s')
-    print(
-        'RESULT ' + json.dumps(
-            dict(
-                settings=settings,
-                seeds=args.seeds,
-                unpaired=warning,
-                teacher_ap=t_ap,
-                methods=report['methods'],
-                differences=report['differences'],
-                plot=args.plot,
-                total_s=round(total, 1))),
-        flush=True)
-    return report
+    return study.finish(
+        header,
+        'AP',
+        f'Digits detection study: ViDT nano, {args.epochs} epochs',
+        'AP (points)',
+        digits=1,
+        extra=extra,
+        payload=dict(teacher_ap=t_ap))
 
 
 if __name__ == '__main__':

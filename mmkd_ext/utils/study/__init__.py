@@ -1,0 +1,41 @@
+"""Paired multi-seed studies: everything ``tools/benchmark/digits_{kd,gan,det}.py`` share.
+
+* :mod:`.paired_study`: the skeleton of a study script (arguments, configs check,
+  train-once teacher, the seeds x methods loop with resume and ETA, report, plot);
+* :mod:`.runs`: training one shipped config (the only overrides a study makes);
+* :mod:`.stats`: paired differences, confidence intervals, p-values, tables;
+* :mod:`.results`: the resumable JSONL of finished runs and the progress line;
+* :mod:`.plot`: the paired-difference plot; :mod:`.timing`: interleaved cost ratios.
+
+Design (docs/studies.md): seed ``s`` fixes the student's initialisation, data order
+and augmentation for every method (``RNGStateHook``), so two methods run with the same
+seed differ only by the distillation. A method is then compared with a reference
+(the student alone, logit KD) through the **paired differences**
+``d_s = metric(method, s) - metric(reference, s)`` over the seeds both have finished:
+
+* mean difference and its 95 % confidence interval from the t distribution,
+  ``mean(d) +- t_{0.975, n-1} * sd(d) / sqrt(n)`` (sd with ``ddof=1``);
+* the paired t-test p-value (``scipy.stats.ttest_rel``, two-sided), and from 10 seeds
+  on also the Wilcoxon signed-rank p-value (``scipy.stats.wilcoxon``, two-sided),
+  which is then the reported ``p``: it does not assume normal differences.
+
+Per method the table shows ``mean +- sample sd`` (``ddof=1``).
+
+Results are appended to a JSONL file, one line per finished run (method, seed, the
+study's settings, metrics, seconds); a restarted study reads it back and skips every
+run whose method, seed and settings are already there.
+"""
+from .paired_study import PairedStudy, study_parser
+from .plot import plot_paired
+from .results import Progress, ResultsFile
+from .runs import (apply_overrides, paired_streams_configured, run_config, run_configs,
+                   unpaired_warning)
+from .stats import markdown_tables, mean_sd, paired_difference, paired_report
+from .timing import interleaved_ratio
+
+__all__ = [
+    'PairedStudy', 'study_parser', 'plot_paired', 'Progress', 'ResultsFile',
+    'apply_overrides', 'paired_streams_configured', 'run_config', 'run_configs',
+    'unpaired_warning', 'markdown_tables', 'mean_sd', 'paired_difference',
+    'paired_report', 'interleaved_ratio'
+]
