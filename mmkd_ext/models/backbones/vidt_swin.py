@@ -182,26 +182,7 @@ class ViDTSwinTransformer(BaseModule):
                  with_cp=False,
                  pretrained=None,
                  init_cfg=None):
-        ckpt_key = 'model.backbone.init_cfg.checkpoint'
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError(
-                    'model.backbone: set init_cfg or pretrained (deprecated), '
-                    'not both')
-            if not isinstance(pretrained, str):
-                raise TypeError(f'model.backbone.pretrained: expected a checkpoint path '
-                                f'(str) or None, got {type(pretrained).__name__}')
-            warnings.warn(
-                'model.backbone.pretrained is deprecated, use '
-                'init_cfg=dict(type="Pretrained", checkpoint=...)', DeprecationWarning)
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-            ckpt_key = 'model.backbone.pretrained'
-        if init_cfg is not None and not (isinstance(init_cfg, dict)
-                                         and init_cfg.get('type') == 'Pretrained'
-                                         and 'checkpoint' in init_cfg):
-            raise ValueError('model.backbone.init_cfg: ViDTSwinTransformer supports only '
-                             'dict(type="Pretrained", checkpoint=PATH[, prefix=...]) '
-                             f'(its random init is fixed), got {init_cfg}')
+        init_cfg, ckpt_key = self._pretrained_init_cfg(pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         self._ckpt_key = ckpt_key
         if arch not in ARCH_SETTINGS:
@@ -235,7 +216,47 @@ class ViDTSwinTransformer(BaseModule):
         self.det_pos_embed = nn.Parameter(torch.zeros(1, num_det_tokens, det_pos_dims))
         # stochastic depth rates (plain floats; 'cpu' also under a meta device context)
         dpr = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
-        self.stages = ModuleList()
+        self.stages = self._build_stages(depths, heads, dpr, window_size, mlp_ratio,
+                                         qkv_bias, with_cp, det_pos_dims,
+                                         extra_out_channels)
+        self.cross_pos = nn.ModuleDict({
+            str(i):
+            SinePositionalEncoding(self.num_features[i] // 2, normalize=True)
+            for i in self.cross_attn_stages
+        })
+
+    @staticmethod
+    def _pretrained_init_cfg(pretrained, init_cfg):
+        """``(init_cfg, config key named in checkpoint errors)``: the deprecated
+        ``pretrained`` becomes ``init_cfg=dict(type='Pretrained', ...)`` (as in
+        MMDet's Swin); any other ``init_cfg`` than that is refused."""
+        ckpt_key = 'model.backbone.init_cfg.checkpoint'
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError(
+                    'model.backbone: set init_cfg or pretrained (deprecated), '
+                    'not both')
+            if not isinstance(pretrained, str):
+                raise TypeError(f'model.backbone.pretrained: expected a checkpoint path '
+                                f'(str) or None, got {type(pretrained).__name__}')
+            warnings.warn(
+                'model.backbone.pretrained is deprecated, use '
+                'init_cfg=dict(type="Pretrained", checkpoint=...)', DeprecationWarning)
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+            ckpt_key = 'model.backbone.pretrained'
+        if init_cfg is not None and not (isinstance(init_cfg, dict)
+                                         and init_cfg.get('type') == 'Pretrained'
+                                         and 'checkpoint' in init_cfg):
+            raise ValueError('model.backbone.init_cfg: ViDTSwinTransformer supports only '
+                             'dict(type="Pretrained", checkpoint=PATH[, prefix=...]) '
+                             f'(its random init is fixed), got {init_cfg}')
+        return init_cfg, ckpt_key
+
+    def _build_stages(self, depths, heads, dpr, window_size, mlp_ratio, qkv_bias,
+                      with_cp, det_pos_dims, extra_out_channels):
+        """The 4 stages of RAM Swin blocks, each ending in its patch merging (the
+        last one merges to the extra stride-64 level)."""
+        stages = ModuleList()
         for i, (depth, num_heads) in enumerate(zip(depths, heads)):
             width = self.num_features[i]
             blocks = [
@@ -251,12 +272,8 @@ class ViDTSwinTransformer(BaseModule):
                     det_pos_dims=det_pos_dims) for j in range(depth)
             ]
             out = width * 2 if i < len(depths) - 1 else extra_out_channels
-            self.stages.append(ViDTSwinStage(blocks, PatchMerging(width, out)))
-        self.cross_pos = nn.ModuleDict({
-            str(i):
-            SinePositionalEncoding(self.num_features[i] // 2, normalize=True)
-            for i in self.cross_attn_stages
-        })
+            stages.append(ViDTSwinStage(blocks, PatchMerging(width, out)))
+        return stages
 
     def init_weights(self):
         """Random init (Swin's), then the ``Pretrained`` checkpoint if configured."""
