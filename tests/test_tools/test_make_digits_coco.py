@@ -103,3 +103,19 @@ def test_b35_digits_canvas_too_small(tmp_path, argv, names, raises, load_tool):
     tool = load_tool('tools/dataset_converters/make_digits_coco.py')
     raises(ValueError, lambda: tool.main(['--out-dir', str(out), *argv]), *names)
     assert not out.exists(), 'partial output left behind'
+
+
+def test_crowded_draws_are_redrawn_so_large_splits_build(tmp_path, load_tool):
+    """400 train / 200 val (the detection study's set) once failed: some draw of three
+    24 px digits found no free place. Such a draw is now drawn again."""
+    tool = load_tool('tools/dataset_converters/make_digits_coco.py')
+    paths = tool.make_digits_coco(str(tmp_path / 'dc'), 400, 200)
+    for split, num in (('train', 400), ('val', 200)):
+        with open(paths[split]) as f:
+            data = json.load(f)
+        assert len(data['images']) == num
+        per_image = {}
+        for ann in data['annotations']:
+            per_image.setdefault(ann['image_id'], []).append(ann['bbox'])
+        assert len(per_image) == num  # every image has 1..3 digits
+        assert all(1 <= len(b) <= 3 for b in per_image.values())

@@ -52,33 +52,50 @@ def _render(digit, size, color):
     return rgb, box
 
 
+def _compose(images, labels, canvas_size, min_digits, max_digits, min_size, max_size,
+             rng):
+    """One canvas with 1..max_digits non-overlapping digits: ``(canvas, placed)``, or
+    ``None`` when a digit found no free place in 100 random positions."""
+    canvas = np.zeros((canvas_size, canvas_size, 3), np.uint8)
+    placed = []
+    for _ in range(int(rng.integers(min_digits, max_digits + 1))):
+        idx = int(rng.integers(len(images)))
+        size = int(rng.integers(min_size, max_size + 1))
+        color = rng.integers(96, 256, size=3)
+        patch, (x1, y1, x2, y2) = _render(images[idx], size, color)
+        for _try in range(100):
+            ox = int(rng.integers(0, canvas_size - size + 1))
+            oy = int(rng.integers(0, canvas_size - size + 1))
+            box = (ox + x1, oy + y1, ox + x2, oy + y2)
+            if all(box[0] >= b[2] + 1 or box[2] + 1 <= b[0] or box[1] >= b[3] + 1
+                   or box[3] + 1 <= b[1] for b, _ in placed):
+                break
+        else:
+            return None
+        region = canvas[oy:oy + size, ox:ox + size]
+        np.maximum(region, patch, out=region)
+        placed.append((box, int(labels[idx])))
+    return canvas, placed
+
+
 def _make_split(images, labels, num_images, canvas_size, min_digits, max_digits, min_size,
                 max_size, rng, img_dir, file_prefix):
     os.makedirs(img_dir, exist_ok=True)
     coco_images, annotations = [], []
     for img_id in range(1, num_images + 1):
-        canvas = np.zeros((canvas_size, canvas_size, 3), np.uint8)
-        placed = []
-        for _ in range(int(rng.integers(min_digits, max_digits + 1))):
-            idx = int(rng.integers(len(images)))
-            size = int(rng.integers(min_size, max_size + 1))
-            color = rng.integers(96, 256, size=3)
-            patch, (x1, y1, x2, y2) = _render(images[idx], size, color)
-            for _try in range(100):
-                ox = int(rng.integers(0, canvas_size - size + 1))
-                oy = int(rng.integers(0, canvas_size - size + 1))
-                box = (ox + x1, oy + y1, ox + x2, oy + y2)
-                if all(box[0] >= b[2] + 1 or box[2] + 1 <= b[0] or box[1] >= b[3] +
-                       1 or box[3] + 1 <= b[1] for b, _ in placed):
-                    break
-            else:
-                raise ValueError(
-                    f'could not place {size}px digit without overlap on a '
-                    f'{canvas_size}px canvas after 100 tries: the canvas is too small '
-                    'for its digits (enlarge --canvas-size)')
-            region = canvas[oy:oy + size, ox:ox + size]
-            np.maximum(region, patch, out=region)
-            placed.append((box, int(labels[idx])))
+        # a crowded draw (e.g. three 24 px digits on 64 px) is drawn again: with
+        # large splits some image always is (200 val images did not build)
+        for _attempt in range(100):
+            composed = _compose(images, labels, canvas_size, min_digits, max_digits,
+                                min_size, max_size, rng)
+            if composed is not None:
+                break
+        else:
+            raise ValueError(
+                f'could not place {max_digits} digits of up to {max_size}px without '
+                f'overlap on a {canvas_size}px canvas in 100 draws: the canvas is too '
+                'small for its digits (enlarge --canvas-size)')
+        canvas, placed = composed
         file_name = f'{file_prefix}{img_id:06d}.png'
         Image.fromarray(canvas).save(osp.join(img_dir, file_name))
         coco_images.append(
