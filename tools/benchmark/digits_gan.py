@@ -58,7 +58,7 @@ LABELS = {
     'vkd_whiten': 'VKD, whitening',
 }
 REFERENCES = ('baseline', 'regression')
-DEFAULTS = dict(seeds=5)  # iterations: as configured (500)
+DEFAULTS = dict(seeds=10)  # iterations: as configured (500)
 KEYS = ('FID', 'precision', 'recall', 'density', 'coverage', 'IS')
 PREFIX = 'gen/'
 STUDY = dict(

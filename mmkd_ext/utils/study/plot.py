@@ -25,7 +25,7 @@ def plot_paired(report: dict,
                          'reference method and at least one other method)')
     n_rows = max(len(d) for d in report['differences'].values())
     fig, axes = plt.subplots(
-        1, len(refs), figsize=(5.2 * len(refs), 0.55 * n_rows + 1.6), squeeze=False)
+        1, len(refs), figsize=(5.2 * len(refs), 0.55 * n_rows + 1.9), squeeze=False)
     for ax, ref in zip(axes[0], refs):
         diffs = report['differences'][ref]
         names = list(diffs)
@@ -55,11 +55,12 @@ def plot_paired(report: dict,
         ax.set_yticklabels([labels.get(m, m) for m in names], fontsize=8)
         n = max((d['n'] for d in diffs.values()), default=0)
         ax.set_xlabel(f'{metric}: method - {labels.get(ref, ref)}')
-        ax.set_title(f'vs {labels.get(ref, ref)} ({n} paired seeds, 95 % CI)', fontsize=9)
+        ax.set_title(
+            f'vs {labels.get(ref, ref)}\n({n} paired seeds, 95 % t-CI)', fontsize=9)
         ax.margins(x=0.25)
     fig.suptitle(
-        title + '\ngreen / red: significantly better / worse (p < 0.05), '
-        'blue: not significant',
+        title + '\ngreen / red: significantly better / worse (p < 0.05; Wilcoxon '
+        'from 10 seeds, else paired t), blue: not significant',
         fontsize=9)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
