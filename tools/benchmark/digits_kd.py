@@ -91,10 +91,6 @@ def parse_args(argv=None):
         '--keep-checkpoints',
         action='store_true',
         help='keep every student checkpoint (default: deleted after eval)')
-    p.add_argument(
-        '--show-commands',
-        action='store_true',
-        help='print the tools/train.py command of every run and exit')
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.epochs, args.data_fraction = 2, 1, 0.05
@@ -102,24 +98,6 @@ def parse_args(argv=None):
     if not 0 < args.data_fraction <= 1:
         p.error(f'--data-fraction must be in (0, 1], got {args.data_fraction}')
     return args
-
-
-def commands(args, teacher_ckpt):
-    lines = []
-    for seed in range(args.seeds):
-        for m in args.methods:
-            opts = [
-                f'randomness.seed={seed}', f'train_cfg.max_epochs={args.epochs}',
-                f'train_cfg.val_interval={args.epochs}',
-                f'param_scheduler.T_max={args.epochs}',
-                f'train_dataloader.dataset.subset_ratio={args.data_fraction}',
-                f'train_dataloader.dataset.subset_seed={seed}'
-            ]
-            if m != 'student':
-                opts.append(f'model.teacher_ckpt={teacher_ckpt}')
-            lines.append(f'python tools/train.py {CONFIGS[m]} --work-dir '
-                         f'{args.out}/{m}_seed{seed} --cfg-options ' + ' '.join(opts))
-    return lines
 
 
 def top1(metrics):
@@ -131,10 +109,6 @@ def main(argv=None):
     args = parse_args(argv)  # imports mmkd_ext once: every run is a fork of this
     from mmkd_ext.utils.study import PairedStudy
     study = PairedStudy(args, **STUDY)
-    if args.show_commands:
-        teacher = args.teacher_ckpt or f'{args.out}/teacher/epoch_N.pth'
-        print('\n'.join(commands(args, teacher)))
-        return None
     teacher_ckpt = study.train_once(
         'teacher',
         0,

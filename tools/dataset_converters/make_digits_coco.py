@@ -67,8 +67,8 @@ def _compose(images, labels, canvas_size, min_digits, max_digits, min_size, max_
             ox = int(rng.integers(0, canvas_size - size + 1))
             oy = int(rng.integers(0, canvas_size - size + 1))
             box = (ox + x1, oy + y1, ox + x2, oy + y2)
-            if all(box[0] >= b[2] + 1 or box[2] + 1 <= b[0] or box[1] >= b[3] + 1
-                   or box[3] + 1 <= b[1] for b, _ in placed):
+            if all(box[0] >= b[2] + 1 or box[2] + 1 <= b[0] or box[1] >= b[3] +
+                   1 or box[3] + 1 <= b[1] for b, _ in placed):
                 break
         else:
             return None

@@ -252,8 +252,8 @@ class ViDTSwinTransformer(BaseModule):
                              f'(its random init is fixed), got {init_cfg}')
         return init_cfg, ckpt_key
 
-    def _build_stages(self, depths, heads, dpr, window_size, mlp_ratio, qkv_bias,
-                      with_cp, det_pos_dims, extra_out_channels):
+    def _build_stages(self, depths, heads, dpr, window_size, mlp_ratio, qkv_bias, with_cp,
+                      det_pos_dims, extra_out_channels):
         """The 4 stages of RAM Swin blocks, each ending in its patch merging (the
         last one merges to the extra stride-64 level)."""
         stages = ModuleList()

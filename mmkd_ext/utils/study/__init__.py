@@ -29,13 +29,13 @@ from .paired_study import PairedStudy, study_parser
 from .plot import plot_paired
 from .results import Progress, ResultsFile
 from .runs import (apply_overrides, paired_streams_configured, run_config, run_configs,
-                   unpaired_warning)
+                   train_command, unpaired_warning)
 from .stats import markdown_tables, mean_sd, paired_difference, paired_report
 from .timing import interleaved_ratio
 
 __all__ = [
     'PairedStudy', 'study_parser', 'plot_paired', 'Progress', 'ResultsFile',
     'apply_overrides', 'paired_streams_configured', 'run_config', 'run_configs',
-    'unpaired_warning', 'markdown_tables', 'mean_sd', 'paired_difference',
-    'paired_report', 'interleaved_ratio'
+    'train_command', 'unpaired_warning', 'markdown_tables', 'mean_sd',
+    'paired_difference', 'paired_report', 'interleaved_ratio'
 ]

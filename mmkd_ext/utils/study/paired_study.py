@@ -25,7 +25,7 @@ from typing import Callable, Dict, Optional, Sequence
 
 from .plot import plot_paired
 from .results import Progress, ResultsFile
-from .runs import run_config, run_configs, unpaired_warning
+from .runs import run_config, run_configs, train_command, unpaired_warning
 from .stats import markdown_tables, paired_report
 
 
@@ -37,9 +37,9 @@ def study_parser(description: str,
                  threads: int = 1,
                  quick_help: str = 'a tiny budget') -> argparse.ArgumentParser:
     """The arguments every study has: ``--seeds --methods --teacher-ckpt --out --plot
-    --threads --jobs --quick``. ``--plot`` and ``--jobs`` default to ``None``, which
-    :class:`PairedStudy` resolves (``docs/studies_<name>.png`` or, with ``--quick``,
-    ``<out>/paired.png``; the script's own ``jobs``)."""
+    --threads --jobs --show-commands --quick``. ``--plot`` and ``--jobs`` default to
+    ``None``, which :class:`PairedStudy` resolves (``docs/studies_<name>.png`` or,
+    with ``--quick``, ``<out>/paired.png``; the script's own ``jobs``)."""
     p = argparse.ArgumentParser(description=description.strip().split('\n')[0])
     p.add_argument(
         '--seeds', type=int, default=seeds, help='seeds 0..N-1 (paired across methods)')
@@ -68,6 +68,11 @@ def study_parser(description: str,
         type=int,
         default=None,
         help='runs trained at once, each with --threads (use 1 on a shared machine)')
+    p.add_argument(
+        '--show-commands',
+        action='store_true',
+        help='print the tools/train.py command of every run (what the study '
+        'trains, by hand) and exit')
     p.add_argument(
         '--quick',
         action='store_true',
@@ -129,6 +134,7 @@ class PairedStudy:
             study=name, **{k: getattr(args, k)
                            for k in settings}, quick=bool(args.quick))
         self.results = ResultsFile(osp.join(args.out, 'results.jsonl'), self.settings)
+        self.show_commands = bool(getattr(args, 'show_commands', False))
         self.t_start = time.perf_counter()
 
     def work_dir(self, method: str, seed: Optional[int] = None) -> str:
@@ -145,6 +151,11 @@ class PairedStudy:
         run (:func:`run_config` with ``run_kwargs``), recorded."""
         if given:
             return osp.abspath(given)
+        if self.show_commands:
+            command, ckpt = train_command(self.configs[name], self.work_dir(name), seed,
+                                          **run_kwargs)
+            print(command)
+            return ckpt
         rec = self.results.done(name, seed)
         if rec is not None and rec.get('checkpoint') and osp.isfile(rec['checkpoint']):
             print(f'{name}: resumed ({describe(rec["metrics"])})', flush=True)
@@ -174,6 +185,12 @@ class PairedStudy:
         is recorded (and its checkpoints deleted unless ``keep_checkpoints``) as
         soon as it finishes."""
         runs = [(s, m) for s in range(self.args.seeds) for m in self.methods]
+        if self.show_commands:
+            for seed, method in runs:
+                print(
+                    train_command(self.configs[method], self.work_dir(method, seed), seed,
+                                  **run_kwargs(seed, method))[0])
+            return
         progress = Progress(len(runs), jobs=self.args.jobs)
         todo = []
         for seed, method in runs:
@@ -242,7 +259,10 @@ class PairedStudy:
                payload: Optional[dict] = None) -> dict:
         """Paired report of ``metric``: writes ``<out>/report.md`` (``header`` and
         the tables), ``<out>/report.json`` (``payload`` too) and the plot; prints
-        the tables and ``RESULT <json>``. Returns the report."""
+        the tables and ``RESULT <json>``. Returns the report (``None`` with
+        ``--show-commands``: nothing was trained)."""
+        if self.show_commands:
+            return None
         report = paired_report(self.values(self.metric), self.references)
         table = markdown_tables(
             report, self.labels, table_metric, digits=digits, extra=extra)

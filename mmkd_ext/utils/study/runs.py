@@ -58,7 +58,8 @@ def apply_overrides(cfg,
     if ckpt is not None:
         ckpt.interval = length
         ckpt.max_keep_ckpts = 1
-        ckpt.pop('save_best', None)
+        if ckpt.get('save_best') is not None:
+            ckpt.save_best = None  # one checkpoint, the last
     for hook in cfg.get('custom_hooks', []) or []:
         if 'interval' in hook and hook['type'].endswith('SampleGridHook'):
             hook['interval'] = length
@@ -78,6 +79,60 @@ def apply_overrides(cfg,
         cfg.model.teacher_ckpt = teacher_ckpt
     cfg.log_level = 'WARNING'
     return cfg
+
+
+def _flatten(obj, prefix=''):
+    """Config dict -> ``{dotted key: value}`` (list items with dicts by index, as
+    ``--cfg-options`` addresses them: ``param_scheduler.0.T_max``)."""
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)) and any(isinstance(v, dict) for v in obj):
+        items = enumerate(obj)
+    else:
+        return {prefix[:-1]: obj}
+    out = {}
+    for k, v in items:
+        out.update(_flatten(v, f'{prefix}{k}.'))
+    return out
+
+
+def _option_value(v) -> str:
+    """A value as MMEngine's ``DictAction`` parses it back."""
+    if isinstance(v, (list, tuple)):
+        inner = ','.join(_option_value(x) for x in v)
+        return f'[{inner}]' if isinstance(v, list) else f'({inner})'
+    if isinstance(v, str) and (',' in v or ' ' in v or not v):
+        raise ValueError(f'cannot pass the string {v!r} through --cfg-options')
+    return str(v)
+
+
+def train_command(config: str,
+                  work_dir: str,
+                  seed: int,
+                  cfg_options: Optional[dict] = None,
+                  **overrides):
+    """The ``tools/train.py`` command that trains what :func:`run_config` trains:
+    every key :func:`apply_overrides` (with ``overrides``) and ``cfg_options``
+    change in ``config``, as ``--cfg-options`` (a removed key becomes ``=None``).
+    Returns ``(command, path of the run's last checkpoint)``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    before = _flatten(cfg.to_dict())
+    apply_overrides(cfg, work_dir, seed, **overrides)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    after = _flatten(cfg.to_dict())
+    opts = [
+        f'{k}={_option_value(v)}' for k, v in after.items()
+        if k not in ('work_dir', 'log_level') and (
+            k not in before or before[k] != v or k == 'randomness.seed')
+    ]
+    opts += [f'{k}=None' for k in before if k not in after]
+    tc = cfg.train_cfg
+    last = f'epoch_{tc.max_epochs}.pth' if 'max_epochs' in tc else \
+        f'iter_{tc.max_iters}.pth'
+    return (f'python tools/train.py {config} --work-dir {work_dir} --cfg-options ' +
+            ' '.join(opts)), osp.join(work_dir, last)
 
 
 def paired_streams_configured(config: str) -> bool:
