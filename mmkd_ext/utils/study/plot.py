@@ -54,7 +54,7 @@ def plot_paired(report: dict,
         ax.set_yticks(ys)
         ax.set_yticklabels([labels.get(m, m) for m in names], fontsize=8)
         n = max((d['n'] for d in diffs.values()), default=0)
-        ax.set_xlabel(f'{metric}: method - {labels.get(ref, ref)}')
+        ax.set_xlabel(f'{metric}: method - reference')
         ax.set_title(
             f'vs {labels.get(ref, ref)}\n({n} paired seeds, 95 % t-CI)', fontsize=9)
         ax.margins(x=0.25)
