@@ -118,3 +118,30 @@ def test_paired_report_is_strict_json_with_one_seed():
     assert rep['methods']['a']['sd'] is None
     assert rep['differences']['a']['b']['sd'] is None
     json.loads(json.dumps(rep, allow_nan=False))
+
+
+def test_paired_study_finish_with_one_method_reports_without_plot(tmp_path, capsys,
+                                                                   repo_root):
+    """``--methods`` with a single method: its runs are recorded and reported, and
+    the plot (which needs a pair) is skipped instead of failing after training."""
+    import argparse
+    import os.path as osp
+
+    from mmkd_ext.utils.study import PairedStudy
+    config = osp.join(repo_root, 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py')
+    args = argparse.Namespace(
+        methods=['kd'], seeds=2, out=str(tmp_path), plot=None, threads=1, jobs=None,
+        quick=True, show_commands=False, epochs=1)
+    study = PairedStudy(
+        args, 'demo', {'kd': config, 'student': config}, {'kd': 'KD'},
+        ('student', 'kd'), 'acc', settings=('epochs', ), once=())
+    assert args.jobs == 2 and args.plot == osp.join(str(tmp_path), 'paired.png')
+    assert study.settings == dict(study='demo', epochs=1, quick=True)
+    for seed, acc in ((0, 90.0), (1, 92.0)):
+        study.results.append('kd', seed, {'acc': acc}, 1.0)
+    report = study.finish('header', 'acc', 'title', 'acc')
+    assert report['methods']['kd']['mean'] == pytest.approx(91.0)
+    assert not osp.exists(args.plot)
+    out = capsys.readouterr().out
+    assert 'no plot' in out and out.strip().splitlines()[-1].startswith('RESULT ')
+    assert json.loads((tmp_path / 'report.json').read_text())['settings']['epochs'] == 1
