@@ -120,8 +120,8 @@ def test_paired_report_is_strict_json_with_one_seed():
     json.loads(json.dumps(rep, allow_nan=False))
 
 
-def test_paired_study_finish_with_one_method_reports_without_plot(tmp_path, capsys,
-                                                                   repo_root):
+def test_paired_study_finish_with_one_method_reports_without_plot(
+        tmp_path, capsys, repo_root):
     """``--methods`` with a single method: its runs are recorded and reported, and
     the plot (which needs a pair) is skipped instead of failing after training."""
     import argparse
@@ -130,11 +130,24 @@ def test_paired_study_finish_with_one_method_reports_without_plot(tmp_path, caps
     from mmkd_ext.utils.study import PairedStudy
     config = osp.join(repo_root, 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py')
     args = argparse.Namespace(
-        methods=['kd'], seeds=2, out=str(tmp_path), plot=None, threads=1, jobs=None,
-        quick=True, show_commands=False, epochs=1)
+        methods=['kd'],
+        seeds=2,
+        out=str(tmp_path),
+        plot=None,
+        threads=1,
+        jobs=None,
+        quick=True,
+        show_commands=False,
+        epochs=1)
     study = PairedStudy(
-        args, 'demo', {'kd': config, 'student': config}, {'kd': 'KD'},
-        ('student', 'kd'), 'acc', settings=('epochs', ), once=())
+        args,
+        'demo', {
+            'kd': config,
+            'student': config
+        }, {'kd': 'KD'}, ('student', 'kd'),
+        'acc',
+        settings=('epochs', ),
+        once=())
     assert args.jobs == 2 and args.plot == osp.join(str(tmp_path), 'paired.png')
     assert study.settings == dict(study='demo', epochs=1, quick=True)
     for seed, acc in ((0, 90.0), (1, 92.0)):
