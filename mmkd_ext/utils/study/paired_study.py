@@ -282,8 +282,10 @@ class PairedStudy:
             plot_paired(report, self.labels, self.args.plot, plot_title, plot_metric,
                         higher_is_better)
         else:  # e.g. --methods with one method: its runs are recorded, nothing to pair
-            print('no paired differences (run a reference method and another one): '
-                  'no plot', flush=True)
+            print(
+                'no paired differences (run a reference method and another one): '
+                'no plot',
+                flush=True)
         total = time.perf_counter() - self.t_start
         print('\n' + header + '\n\n' + table)
         print(f'\nreport: {out}/report.md, report.json; plot: {self.args.plot}; '
