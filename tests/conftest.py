@@ -20,6 +20,10 @@ Helpers (session fixtures returning functions):
 * ``scalars(work_dir)``: the records of the newest ``vis_data/scalars.json``;
 * ``load_tool('tools/....py')``: the tool's module, loaded from its file (its ``main``
   can then run in this process);
+* ``study``: the study machinery ``tools/benchmark/study`` (a tool, not part of the
+  package), loaded from its folder as the package ``study``, the name the scripts beside
+  it import (``from study import ...``); ``load_tool('tools/benchmark/...')`` loads it
+  first;
 * ``raises(exc_type, fn, *names)``: runs ``fn``, asserts it raises ``exc_type`` with
   every name in the message (the bad-input catalogue's check); returns the message;
 * ``razor_build(cfg)``: ``mmrazor.registry.MODELS.build(cfg)`` under the 'mmrazor'
@@ -161,7 +165,38 @@ def scalars():
     return read_scalars
 
 
+STUDY_DIR = osp.join(REPO, 'tools', 'benchmark', 'study')
+
+
+def _load_study():
+    """``tools/benchmark/study`` as the package ``study`` (in ``sys.modules``, so its
+    relative imports and a loaded script's ``from study import ...`` find it)."""
+    module = sys.modules.get('study')
+    if module is not None and osp.dirname(getattr(module, '__file__', '')) == STUDY_DIR:
+        return module
+    spec = importlib.util.spec_from_file_location(
+        'study',
+        osp.join(STUDY_DIR, '__init__.py'),
+        submodule_search_locations=[STUDY_DIR])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules['study'] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules['study']
+        raise
+    return module
+
+
+@pytest.fixture(scope='session')
+def study():
+    """The study machinery of ``tools/benchmark/`` (``study.paired_difference``...)."""
+    return _load_study()
+
+
 def _load_tool(rel):
+    if rel.replace(os.sep, '/').startswith('tools/benchmark/'):
+        _load_study()  # the scripts import it as ``from study import ...``
     path = osp.join(REPO, rel)
     spec = importlib.util.spec_from_file_location(
         'tool_' + osp.splitext(osp.basename(rel))[0], path)

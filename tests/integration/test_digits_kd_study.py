@@ -40,17 +40,15 @@ def teacher_ckpt(tmp_path_factory, repo_root):
     return str(path)
 
 
-def _first_steps(method, repo_root, work_dir, teacher_ckpt, seed, paired=True):
+def _first_steps(study, method, repo_root, work_dir, teacher_ckpt, seed, paired=True):
     """Build the runner of a shipped config (study overrides only) and record the
     student's weights and the torch RNG state at ``before_train`` and the first two
     training batches."""
     from mmengine.config import Config
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
-
-    from mmkd_ext.utils.study import apply_overrides
     cfg = Config.fromfile(osp.join(repo_root, CONFIGS[method]))
-    apply_overrides(
+    study.apply_overrides(
         cfg,
         str(work_dir),
         seed,
@@ -85,10 +83,10 @@ def _first_steps(method, repo_root, work_dir, teacher_ckpt, seed, paired=True):
     return rec
 
 
-def test_paired_seed_same_student_init_data_and_streams(tmp_path, repo_root,
+def test_paired_seed_same_student_init_data_and_streams(study, tmp_path, repo_root,
                                                         teacher_ckpt):
     runs = {
-        m: _first_steps(m, repo_root, tmp_path / m, teacher_ckpt, seed=3)
+        m: _first_steps(study, m, repo_root, tmp_path / m, teacher_ckpt, seed=3)
         for m in ('student', 'kd', 'vkd', 'nckd')
     }
     base = runs['student']
@@ -106,16 +104,17 @@ def test_paired_seed_same_student_init_data_and_streams(tmp_path, repo_root,
             assert torch.equal(rec[b][0], base[b][0]), f'{method}: {b} images differ'
             assert rec[b][1] == base[b][1], f'{method}: {b} labels differ'
     # another seed is another student
-    other = _first_steps('student', repo_root, tmp_path / 'other', teacher_ckpt, 4)
+    other = _first_steps(study, 'student', repo_root, tmp_path / 'other', teacher_ckpt, 4)
     assert not torch.equal(other['weights']['backbone.conv1.weight'],
                            base['weights']['backbone.conv1.weight'])
 
 
-def test_without_reseeding_the_teacher_shifts_the_student_init(tmp_path, repo_root,
+def test_without_reseeding_the_teacher_shifts_the_student_init(study, tmp_path, repo_root,
                                                                teacher_ckpt):
     alone = _first_steps(
-        'student', repo_root, tmp_path / 's', teacher_ckpt, 3, paired=False)
-    kd = _first_steps('kd', repo_root, tmp_path / 'kd', teacher_ckpt, 3, paired=False)
+        study, 'student', repo_root, tmp_path / 's', teacher_ckpt, 3, paired=False)
+    kd = _first_steps(
+        study, 'kd', repo_root, tmp_path / 'kd', teacher_ckpt, 3, paired=False)
     assert not torch.equal(alone['weights']['backbone.conv1.weight'],
                            kd['weights']['backbone.conv1.weight'])
 

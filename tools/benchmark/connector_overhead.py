@@ -14,7 +14,7 @@
    backward, AdamW step; the linear and the orthogonal step alternate (ABBA) in the same
    process on the same batch, ``--step-repeats`` pairs; reported: the median of the
    per-pair time ratios with its distribution-free 95 % CI
-   (``mmkd_ext.utils.study.interleaved_ratio``; >= 6 pairs for a CI).
+   (``study.interleaved_ratio``; >= 6 pairs for a CI).
 
 The numbers are measurements of the device they ran on (``RESULT`` names it): a CPU
 ratio is not comparable with the paper's GPU figure (+36 % training time for the
@@ -29,15 +29,12 @@ Prints a markdown table, then one line ``RESULT <json>`` with the ratios to nn.L
 """
 import argparse
 import json
-import os.path as osp
 import statistics
 import sys
 import time
 
 import torch
 from torch import nn
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 DEFAULT_SHAPES = ['256x192x3024', '256x384x3024', '2048x256x256']
 OURS = [
@@ -197,7 +194,7 @@ def step_table(args, device):
     """Direct measurement: full distillation steps with the linear and with each
     orthogonal projector, interleaved (ABBA) in the same process on the same inputs;
     the median of the per-repeat time ratios and its distribution-free 95 % CI."""
-    from mmkd_ext.utils.study import interleaved_ratio
+    from study import interleaved_ratio
     student, teacher, heads = build_step_models(device, args.step_img_size)
     projs = {'linear': nn.Linear(192, 3024, bias=False).to(device)}
     for name in args.step_maps:

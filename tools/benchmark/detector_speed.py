@@ -14,13 +14,11 @@ Prints a markdown table and a final ``RESULT <json>`` line.
 import argparse
 import json
 import os.path as osp
-import sys
 import time
 
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
 
 
 def parse_args():

@@ -3,7 +3,7 @@ with token matching, over several seeds.
 
 Every run trains a config under ``configs/`` through MMEngine's ``Runner`` (as
 ``tools/train.py``), changed only in the seed, the paths (data root, work dir, teacher
-checkpoint) and the number of epochs (``mmkd_ext.utils.study.apply_overrides``):
+checkpoint) and the number of epochs (``study.apply_overrides``):
 
 * the digits COCO set is built once (``tools/dataset_converters/make_digits_coco.py``;
   default 400 train / 200 val images of 64x64 with 1-3 digits);
@@ -15,7 +15,7 @@ checkpoint) and the number of epochs (``mmkd_ext.utils.study.apply_overrides``):
 Seed ``s`` gives the three students the same initial weights, data order and dropout /
 drop-path stream (``RNGStateHook``), so they are compared by paired AP differences
 (mean, 95 % t-interval, paired t-test; Wilcoxon from 10 seeds) against the baseline and
-against token matching (``mmkd_ext.utils.study``). Results are appended per run to
+against token matching (``tools/benchmark/study``). Results are appended per run to
 ``<out>/results.jsonl`` (a restarted study resumes); writes ``<out>/report.{md,json}``
 and the plot (``--plot``, default ``docs/studies_digits_det.png``); prints a progress
 line per run with an ETA and ``RESULT <json>``.
@@ -25,10 +25,8 @@ line per run with an ETA and ``RESULT <json>``.
 """
 import os
 import os.path as osp
-import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
 
 # The configs this study trains: the one table to edit when a config is renamed.
 CONFIGS = {
@@ -61,7 +59,7 @@ STUDY = dict(
 
 
 def parse_args(argv=None):
-    from mmkd_ext.utils.study import study_parser
+    from study import study_parser
     p = study_parser(
         __doc__,
         STUDY['name'],
@@ -105,17 +103,26 @@ def ap_line(m):
     return f'AP {100 * m[METRIC]:.1f} AP50 {100 * m.get("coco/bbox_mAP_50", 0):.1f}'
 
 
+def _make_digits_coco():
+    """``make_digits_coco`` of ``tools/dataset_converters/make_digits_coco.py``, loaded
+    by path: ``tools/`` is a folder of scripts, not a package."""
+    import importlib.util
+    path = osp.join(REPO, 'tools', 'dataset_converters', 'make_digits_coco.py')
+    spec = importlib.util.spec_from_file_location('make_digits_coco', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_digits_coco
+
+
 def main(argv=None):
     os.chdir(REPO)
     args = parse_args(argv)  # imports mmkd_ext once: every run is a fork of this
-    from mmkd_ext.utils.study import PairedStudy, mean_sd
+    from study import PairedStudy, mean_sd
     study = PairedStudy(args, **STUDY)
     root = args.data_root.rstrip('/')
     if not osp.isfile(osp.join(root, 'annotations', 'instances_val.json')):
-        sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-        from make_digits_coco import make_digits_coco
         print(f'building the digits detection set in {root}', flush=True)
-        make_digits_coco(root, args.num_train, args.num_val)
+        _make_digits_coco()(root, args.num_train, args.num_val)
     data = data_options(root)
     teacher_ckpt = study.train_once(
         'teacher',

@@ -2,7 +2,7 @@
 
 Every run trains a config under ``configs/`` through MMEngine's ``Runner`` (as
 ``tools/train.py``), changed only in the seed, the paths and the number of iterations
-(``mmkd_ext.utils.study.apply_overrides``):
+(``study.apply_overrides``):
 
 * two digits classifiers trained once on the whole training split (seed 0 / seed 1):
   ``CONFIGS['teacher']`` (ResNet-18-w32, 256-d), the frozen teacher of the distilled
@@ -17,7 +17,7 @@ Seed ``s`` fixes G's and D's initial weights (D's distillation head is built aft
 shared layers), the data order and the noise / DiffAugment stream of every method
 (``RNGStateHook``), so methods are compared by paired FID differences (mean, 95 %
 t-interval, paired t-test; Wilcoxon from 10 seeds) against the baseline and against
-the regression baseline (``mmkd_ext.utils.study``). Results are appended per run to
+the regression baseline (``tools/benchmark/study``). Results are appended per run to
 ``<out>/results.jsonl`` (a restarted study resumes); writes ``<out>/report.{md,json}``,
 the plot (``--plot``, default ``docs/studies_digits_gan.png``) and the seed-0 sample
 grids (``--grid``, default ``docs/digits_gan_samples.png``); prints a progress line per
@@ -28,10 +28,8 @@ run with an ETA and ``RESULT <json>``.
 """
 import os
 import os.path as osp
-import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
 
 # The configs this study trains: the one table to edit when a config is renamed.
 CONFIGS = {
@@ -72,7 +70,7 @@ STUDY = dict(
 
 
 def parse_args(argv=None):
-    from mmkd_ext.utils.study import study_parser
+    from study import study_parser
     p = study_parser(
         __doc__,
         STUDY['name'],
@@ -144,7 +142,7 @@ def sample_grids(args, methods):
 def main(argv=None):
     os.chdir(REPO)
     args = parse_args(argv)  # imports mmkd_ext once: every run is a fork of this
-    from mmkd_ext.utils.study import PairedStudy, mean_sd
+    from study import PairedStudy, mean_sd
     study = PairedStudy(args, **STUDY)
     ckpts = {
         name:

@@ -4,7 +4,7 @@ the student alone, over many seeds.
 Every run trains a config under ``configs/`` through MMEngine's ``Runner``
 (``Config.fromfile`` + ``Runner.from_cfg``, as ``tools/train.py``), changed only in the
 seed, the paths, the number of epochs and the fraction of the training split
-(``mmkd_ext.utils.study.apply_overrides``); each row of the report can be rerun by hand
+(``study.apply_overrides``); each row of the report can be rerun by hand
 with ``tools/train.py CONFIG --cfg-options ...`` (printed with ``--show-commands``).
 
 * teacher: ``CONFIGS['teacher']`` (ResNet-18 at width 32) trained once, seed 0, on the
@@ -15,7 +15,7 @@ with ``tools/train.py CONFIG --cfg-options ...`` (printed with ``--show-commands
   augmentation (``RNGStateHook``), so the methods are compared by **paired**
   differences: mean, 95 % t-interval and p-value (paired t-test; Wilcoxon signed-rank
   from 10 seeds on) of ``top-1(method) - top-1(reference)`` against the student alone
-  and against logit KD (``mmkd_ext.utils.study``).
+  and against logit KD (``tools/benchmark/study``).
 
 Results are appended to ``<out>/results.jsonl`` after every run; a restarted study skips
 the runs already there. Writes ``<out>/report.md``, ``<out>/report.json`` and the plot
@@ -28,10 +28,8 @@ per run and ends with ``RESULT <json>``.
 """
 import os
 import os.path as osp
-import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
 
 # The configs this study trains: the one table to edit when a config is renamed.
 CONFIGS = {
@@ -68,7 +66,7 @@ STUDY = dict(
 
 
 def parse_args(argv=None):
-    from mmkd_ext.utils.study import study_parser
+    from study import study_parser
     p = study_parser(
         __doc__,
         STUDY['name'], [m for m in CONFIGS if m != 'teacher'],
@@ -107,7 +105,7 @@ def top1(metrics):
 def main(argv=None):
     os.chdir(REPO)
     args = parse_args(argv)  # imports mmkd_ext once: every run is a fork of this
-    from mmkd_ext.utils.study import PairedStudy
+    from study import PairedStudy
     study = PairedStudy(args, **STUDY)
     teacher_ckpt = study.train_once(
         'teacher',

@@ -10,7 +10,7 @@ Both steps run in the same process, interleaved, on the same inputs:
   PrototypeBank update added.
 The direct measurement: ``--iters`` pairs of full steps, base and nckd alternating
 (ABBA) on the same batch; reported: the median of the per-pair time ratios minus 1 with
-its distribution-free 95 % CI (``mmkd_ext.utils.study.interleaved_ratio``; >= 6 pairs
+its distribution-free 95 % CI (``study.interleaved_ratio``; >= 6 pairs
 for a CI). Also times the head + loss part alone (features given, many repeats) and
 reports the "isolated" estimate (its extra time over the base head, divided by the base
 step), built from parts, and a 2048 -> 1000 linear classifier (with its SGD step)
@@ -23,20 +23,16 @@ Prints a markdown table and a final line ``RESULT <json>``.
 """
 import argparse
 import json
-import os.path as osp
 import statistics
-import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+import torch.nn.functional as F
+import torchvision
+from mmpretrain.registry import MODELS as CLS_MODELS
+from mmrazor.registry import MODELS as RAZOR_MODELS
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-import torchvision  # noqa: E402
-from mmpretrain.registry import MODELS as CLS_MODELS  # noqa: E402
-from mmrazor.registry import MODELS as RAZOR_MODELS  # noqa: E402
-
-import mmkd_ext  # noqa: E402,F401
+import mmkd_ext  # noqa: F401
 
 C, D_T, D_S = 1000, 2048, 512
 
@@ -156,7 +152,7 @@ def main():
                 tn.append(n)
         return statistics.median(tb), statistics.median(tn)
 
-    from mmkd_ext.utils.study import interleaved_ratio
+    from study import interleaved_ratio
 
     def synced(fn):
 

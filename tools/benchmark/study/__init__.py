@@ -1,5 +1,9 @@
 """Paired multi-seed studies: everything ``tools/benchmark/digits_{kd,gan,det}.py`` share.
 
+A tool, not part of the ``mmkd_ext`` package: the scripts beside it import it as
+``from study import ...`` (a script's own folder is on ``sys.path``); the tests load
+it by path (the ``study`` fixture of ``tests/conftest.py``).
+
 * :mod:`.paired_study`: the skeleton of a study script (arguments, configs check,
   train-once teacher, the seeds x methods loop with resume and ETA, report, plot);
 * :mod:`.runs`: training one shipped config (the only overrides a study makes);

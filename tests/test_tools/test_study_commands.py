@@ -6,9 +6,6 @@ import shlex
 
 import pytest
 
-from mmkd_ext.utils.study import apply_overrides, train_command
-from mmkd_ext.utils.study.runs import _flatten
-
 DET_ROOT = '/data/digits_coco_400_200'
 CASES = {
     'kd': ('configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py',
@@ -30,23 +27,26 @@ CASES = {
 
 
 @pytest.mark.parametrize('case', sorted(CASES))
-def test_printed_command_trains_the_study_config(case, repo_root, load_tool, tmp_path):
+def test_printed_command_trains_the_study_config(case, study, repo_root, load_tool,
+                                                 tmp_path):
     from mmengine.config import Config
     config, overrides, options, last = CASES[case]
     config = osp.join(repo_root, config)
     work_dir = str(tmp_path / 'run')
-    command, ckpt = train_command(config, work_dir, 5, cfg_options=options, **overrides)
+    command, ckpt = study.train_command(
+        config, work_dir, 5, cfg_options=options, **overrides)
     assert ckpt == osp.join(work_dir, last)
     argv = shlex.split(command)
     assert argv[:3] == ['python', 'tools/train.py', config]
     assert 'randomness.seed=5' in argv  # always spelled out
     train = load_tool('tools/train.py')
     by_hand = train.build_cfg(train.parse_args(argv[2:]))
-    study = Config.fromfile(config)
-    apply_overrides(study, work_dir, 5, **overrides)
+    cfg = Config.fromfile(config)
+    study.apply_overrides(cfg, work_dir, 5, **overrides)
     if options:
-        study.merge_from_dict(options)
-    a, b = _flatten(by_hand.to_dict()), _flatten(study.to_dict())
+        cfg.merge_from_dict(options)
+    flatten = study.runs._flatten
+    a, b = flatten(by_hand.to_dict()), flatten(cfg.to_dict())
     ignore = {'launcher', 'log_level'}  # set by tools/train.py / quiet study logs
     diff = {k for k in (set(a) | set(b)) - ignore if a.get(k, '?') != b.get(k, '?')}
     assert not diff, {k: (a.get(k), b.get(k)) for k in diff}
