@@ -103,15 +103,29 @@ def train(name, config, work_dir, options, t0):
     return time.time() - start
 
 
+def load_sibling(rel):
+    """The module of the tool ``tools/<rel>``, loaded by path: ``tools/`` is a folder
+    of scripts, not a package, and is not put on ``sys.path``."""
+    import importlib.util
+    path = osp.join(REPO, 'tools', rel)
+    name = osp.splitext(osp.basename(rel))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main():
     args = parse_args()
     t0 = time.time()
     os.chdir(REPO)
-    sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-    from make_digits_coco import make_digits_coco
-    if not osp.isfile(osp.join(args.data_root, 'annotations', 'instances_val.json')):
-        print(f'building the digits detection set in {args.data_root}', flush=True)
-        make_digits_coco(args.data_root, args.num_train, args.num_val)
+    converter = load_sibling('dataset_converters/make_digits_coco.py')
+    # reuse the set only when its manifest says it is the one asked for
+    converter.prepare_digits_coco(
+        args.data_root,
+        args.num_train,
+        args.num_val,
+        log=lambda msg: print(msg, flush=True))
     data_opts = [
         f'train_dataloader.dataset.data_root={args.data_root}/',
         f'val_dataloader.dataset.data_root={args.data_root}/',

@@ -58,6 +58,10 @@ def main(argv=None):
     cfg.load_from = args.checkpoint
     cfg.resume = False
     adapt_cfg_for_cpu_distributed(cfg)
+    from mmkd_ext.utils.preflight import format_missing, missing_inputs
+    missing = missing_inputs(cfg, stage='test')
+    if missing:
+        raise SystemExit(format_missing(args.config, cfg, missing, action='test'))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     metrics = runner.test()
     if args.out:

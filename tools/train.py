@@ -110,9 +110,19 @@ def enable_amp(cfg):
         to_amp(wrapper)
 
 
+def check_inputs(cfg, config_path):
+    """Stop with one short message when data or checkpoints of ``cfg`` are missing
+    (``mmkd_ext.utils.preflight``), before anything is built."""
+    from mmkd_ext.utils.preflight import format_missing, missing_inputs
+    missing = missing_inputs(cfg, stage='train')
+    if missing:
+        raise SystemExit(format_missing(config_path, cfg, missing, action='train'))
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = adapt_cfg_for_cpu_distributed(build_cfg(args))
+    check_inputs(cfg, args.config)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -1,5 +1,6 @@
 """make_digits_coco.py: valid COCO, exact boxes inside images, COCO evaluation runs."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -119,3 +120,29 @@ def test_crowded_draws_are_redrawn_so_large_splits_build(tmp_path, load_tool):
             per_image.setdefault(ann['image_id'], []).append(ann['bbox'])
         assert len(per_image) == num  # every image has 1..3 digits
         assert all(1 <= len(b) <= 3 for b in per_image.values())
+
+
+def test_prepare_reuses_rebuilds_or_refuses(tmp_path, load_tool):
+    """The demo trains on the set it asks for (issue 18, item 4): a set with the same
+    manifest is reused; another size (e.g. --num-train 8 after 4) is rebuilt, not
+    silently reused; a folder without a manifest (32 images left by an experiment) is
+    refused with a message naming it."""
+    tool = load_tool('tools/dataset_converters/make_digits_coco.py')
+    out = str(tmp_path / 'dc')
+    logs = []
+    tool.prepare_digits_coco(out, 4, 2, log=logs.append)
+    assert logs[-1].startswith('building')
+    first = open(osp.join(out, 'annotations', 'instances_train.json')).read()
+    tool.prepare_digits_coco(out, 4, 2, log=logs.append)
+    assert logs[-1].startswith('reusing')
+    assert open(osp.join(out, 'annotations', 'instances_train.json')).read() == first
+    tool.prepare_digits_coco(out, 8, 2, log=logs.append)
+    assert logs[-1].startswith('rebuilding') and 'num_train 4 -> 8' in logs[-1]
+    with open(osp.join(out, 'annotations', 'instances_train.json')) as f:
+        assert len(json.load(f)['images']) == 8
+    assert len(os.listdir(osp.join(out, 'train'))) == 8  # no images of the old set left
+    stray = tmp_path / 'stray'
+    (stray / 'annotations').mkdir(parents=True)
+    (stray / 'annotations' / 'instances_val.json').write_text('{}')
+    with pytest.raises(RuntimeError, match='has no manifest.json'):
+        tool.prepare_digits_coco(str(stray), 4, 2, log=logs.append)

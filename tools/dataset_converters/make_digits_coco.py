@@ -9,17 +9,23 @@ of the 1797 digits. Everything is deterministic for a given ``seed``.
 
     python tools/dataset_converters/make_digits_coco.py --out-dir data/digits_coco
 
-Output: ``OUT/annotations/instances_{train,val}.json`` and ``OUT/{train,val}/*.png``.
+Output: ``OUT/annotations/instances_{train,val}.json``, ``OUT/{train,val}/*.png`` and
+``OUT/manifest.json`` (the generation parameters). Tools that reuse a set
+(``tools/demo.py``, ``tools/benchmark/digits_det.py``) call :func:`prepare_digits_coco`,
+which rebuilds a set whose manifest differs from what is asked and refuses a folder
+without one, instead of silently training on whatever was left there.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import shutil
 
 import numpy as np
 from PIL import Image
 
 CLASSES = tuple(str(i) for i in range(10))
+MANIFEST = 'manifest.json'
 
 
 def _check(canvas_size, min_digits, max_digits, min_size, max_size):
@@ -123,9 +129,12 @@ def make_digits_coco(out_dir,
                      min_size=12,
                      max_size=24,
                      seed=0):
-    """Write the dataset; returns ``{'train': json_path, 'val': json_path}``."""
+    """Write the dataset and its manifest; returns ``{'train': json_path, 'val':
+    json_path}``."""
     from sklearn.datasets import load_digits
     _check(canvas_size, min_digits, max_digits, min_size, max_size)
+    params = _params(num_train, num_val, canvas_size, min_digits, max_digits, min_size,
+                     max_size, seed)
     digits = load_digits()
     half = len(digits.images) // 2
     sources = dict(
@@ -150,7 +159,70 @@ def make_digits_coco(out_dir,
                     annotations=annotations,
                     categories=categories,
                     info=dict(description='mmkd_ext digits detection', seed=seed)), f)
+    with open(osp.join(out_dir, MANIFEST), 'w') as f:
+        json.dump(params, f, indent=1, sort_keys=True)
     return paths
+
+
+def _params(num_train, num_val, canvas_size, min_digits, max_digits, min_size, max_size,
+            seed):
+    return dict(
+        generator='tools/dataset_converters/make_digits_coco.py',
+        num_train=int(num_train),
+        num_val=int(num_val),
+        canvas_size=int(canvas_size),
+        min_digits=int(min_digits),
+        max_digits=int(max_digits),
+        min_size=int(min_size),
+        max_size=int(max_size),
+        seed=int(seed))
+
+
+def prepare_digits_coco(out_dir, num_train=200, num_val=50, log=print, **kwargs):
+    """The set in ``out_dir`` with exactly these parameters (``make_digits_coco``'s).
+
+    Reuses the folder when its manifest equals the request; rebuilds it (its splits,
+    annotations and manifest) when the manifest differs, logging what changed; builds it
+    when the folder is absent or empty. A folder with files but no manifest (made by
+    something else, or by an older version) is refused with a ``RuntimeError`` that
+    names it: nothing of unknown origin is deleted or trained on.
+    """
+    want = _params(
+        num_train, num_val, **{
+            **dict(
+                canvas_size=64,
+                min_digits=1,
+                max_digits=3,
+                min_size=12,
+                max_size=24,
+                seed=0),
+            **kwargs
+        })
+    manifest = osp.join(out_dir, MANIFEST)
+    if osp.isfile(manifest):
+        with open(manifest) as f:
+            have = json.load(f)
+        if have == want:
+            log(f'reusing the digits detection set in {out_dir} ({MANIFEST} matches)')
+            return {
+                split: osp.join(out_dir, 'annotations', f'instances_{split}.json')
+                for split in ('train', 'val')
+            }
+        changed = ', '.join(f'{k} {have.get(k)} -> {v}' for k, v in want.items()
+                            if have.get(k) != v)
+        log(f'rebuilding the digits detection set in {out_dir} ({changed})')
+        for sub in ('train', 'val', 'annotations'):
+            shutil.rmtree(osp.join(out_dir, sub), ignore_errors=True)
+        os.remove(manifest)
+    elif osp.isdir(out_dir) and os.listdir(out_dir):
+        raise RuntimeError(
+            f'{out_dir} exists but has no {MANIFEST}: it was not made by this version of '
+            f'make_digits_coco.py, so its size and parameters are unknown. Delete it or '
+            f'choose another data root (--data-root).')
+    else:
+        log(f'building the digits detection set in {out_dir}')
+    args = {k: v for k, v in want.items() if k != 'generator'}
+    return make_digits_coco(out_dir, **args)
 
 
 def parse_args(argv=None):

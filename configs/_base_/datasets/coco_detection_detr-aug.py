@@ -1,10 +1,11 @@
 # COCO 2017 (MMDet's base, data under data/coco) with ViDT's DETR-style augmentation:
-# flip, then either a multi-scale resize (shorter side 480..800 step 32, max 1333) or
+# flip, then either a multi-scale resize (shorter side 480..800 step 16: the 21 sizes
+# of the reference's datasets/coco.py, max 1333) or
 # resize 400/500/600 + random crop 384..600 + the multi-scale resize; 2 images per GPU.
 # Test: shorter side 800, max 1333 (MMDet's base).
 _base_ = 'mmdet::_base_/datasets/coco_detection.py'
 
-_scales = [(s, 1333) for s in range(480, 801, 32)]
+_scales = [(s, 1333) for s in range(480, 801, 16)]
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True),

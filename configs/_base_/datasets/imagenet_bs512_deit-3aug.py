@@ -28,7 +28,17 @@ train_pipeline = [
     dict(
         type='RandomChoice',  # mmcv.transforms.RandomChoice
         transforms=[
-            [dict(type='mmpretrain.RandomGrayscale', prob=1.0, keep_channels=True)],
+            # torchvision's Grayscale (the reference's): ITU-R 601-2 luma
+            # L = 0.299 R + 0.587 G + 0.114 B; weights in the image's channel order (BGR
+            # here; mmcv's default averages the channels equally)
+            [
+                dict(
+                    type='mmpretrain.RandomGrayscale',
+                    prob=1.0,
+                    keep_channels=True,
+                    channel_weights=(0.114, 0.587, 0.299),
+                    color_format='bgr')
+            ],
             [dict(type='mmpretrain.Solarize', thr=128, prob=1.0)],
             [
                 dict(

@@ -1,7 +1,9 @@
-# ViDT's published COCO recipe (shared/design/vidt.md) and the detection runtime:
-# AdamW lr 1e-4 (backbone too), weight decay 1e-4 (none on norms, biases, [DET] tokens /
-# position embeddings, relative-position tables), gradient clip 0.1, cosine to 1e-7
-# stepped per epoch, no warm-up, 50 epochs; 2 images per GPU on 8 GPUs (16 in total).
+# ViDT's COCO recipe as its reference code trains it (naver-ai/vidt main, 5207d04;
+# docs/detection.md) and the detection runtime: AdamW lr 1e-4 (backbone too), weight
+# decay 1e-4 except on the backbone's 1-d parameters, biases, [DET] tokens and their
+# position embeddings (ViDTOptimWrapperConstructor: the head's norms and biases and the
+# backbone's relative-position tables are decayed, as there), gradient clip 0.1, cosine
+# to 1e-7 stepped per epoch, no warm-up, 50 epochs; 2 images per GPU on 8 GPUs (16).
 _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 default_scope = 'mmdet'
@@ -10,14 +12,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-4),
     clip_grad=dict(max_norm=0.1, norm_type=2),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={
-            'det_token': dict(decay_mult=0.0),
-            'det_pos_embed': dict(decay_mult=0.0),
-            'relative_position_bias_table': dict(decay_mult=0.0),
-        }))
+    constructor='ViDTOptimWrapperConstructor',
+    paramwise_cfg=dict(no_decay_names=('det_token', 'det_pos_embed')))
 
 max_epochs = 50
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
