@@ -4,7 +4,7 @@ from mmrazor.models.architectures.connectors.base_connector import BaseConnector
 from mmrazor.registry import MODELS
 
 from ..utils.feature_layout import check_channels, to_channels_last
-from ..utils.whitening import batch_covariance, whitening_matrix
+from ..utils.whitening import batch_whiten, whiten
 
 
 @MODELS.register_module()
@@ -17,7 +17,10 @@ class FeatureWhitener(BaseConnector):
     ``r <- (1 - momentum) r + momentum * batch``. W is ``L^{-1}`` of the Cholesky factor
     (``method='cholesky'``) or ``C^{-1/2}`` (``'zca'``). The shrinkage keeps C positive
     definite, so M < d works. Computed in float32 even under autocast; the output is
-    float32 with the input's shape ((N, d), (N, L, d) or (N, d, H, W)).
+    float32 with the input's shape ((N, d), (N, L, d) or (N, d, H, W)). The maths is
+    :func:`~mmkd_ext.models.utils.whitening.batch_whiten` (training) and
+    :func:`~mmkd_ext.models.utils.whitening.whiten` (eval): no inverse is formed, ZCA
+    with fewer tokens than channels works on the token Gram matrix (docs/vkd.md).
 
     Args:
         num_features (int): d, the channel count.
@@ -59,14 +62,14 @@ class FeatureWhitener(BaseConnector):
                     raise ValueError(
                         'FeatureWhitener needs at least 2 tokens per batch in training, '
                         f'got feature shape {tuple(feature.shape)}')
-                mu, cov = batch_covariance(flat)
+                y, mu, cov = batch_whiten(flat, self.method, self.eps)
                 with torch.no_grad():
                     self.running_mean.lerp_(mu.detach(), self.momentum)
                     self.running_cov.lerp_(cov.detach(), self.momentum)
             else:
-                mu, cov = self.running_mean, self.running_cov
-            W = whitening_matrix(cov, self.method, self.eps)
-            y = (x.float() - mu) @ W.mT
+                y = whiten(flat, self.running_mean, self.running_cov, self.method,
+                           self.eps)
+        y = y.reshape(x.shape)
         return back(y)
 
     def extra_repr(self):

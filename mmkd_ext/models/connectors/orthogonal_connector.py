@@ -7,8 +7,9 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from ..utils.feature_layout import check_channels, to_channels_last
-from ..utils.orthogonal import (complete_orthogonal, gram_factor, householder_orthonormal,
-                                identity_orthonormal, random_orthonormal, stiefel_exp)
+from ..utils.orthogonal import (complete_orthogonal, gram_factor, gram_linear,
+                                householder_orthonormal, identity_orthonormal,
+                                random_orthonormal, stiefel_exp)
 
 _TORCH_MAPS = ('matrix_exp', 'cayley')
 _GRAM_MAPS = ('cholesky_qr', 'polar', 'newton_schulz')
@@ -126,22 +127,8 @@ class OrthogonalConnector(BaseConnector):
         check_channels(feature, self.in_channels, 'OrthogonalConnector')
         x, back = to_channels_last(feature, 'OrthogonalConnector')
         if self.parametrization in _GRAM_MAPS:
-            # y = x P^T. Tall X (P = X Z): (x Z^T) X^T without forming P while the
-            # M rows of x are few (its backward costs one extra M d_s d_t product),
-            # else P = X Z explicitly (3 d_t d_s^2 extra). Wide X (P = Z^T X):
-            # (x X^T) Z, whose extra cost is only M d_t^2.
-            with torch.autocast(x.device.type, enabled=False):
-                Z = self._gram_factor()
-            X = self.raw_weight
-            rows = x.numel() // max(x.shape[-1], 1)
-            if X.shape[0] < X.shape[1]:
-                y = torch.matmul(x, X.to(x.dtype).mT) @ Z.to(x.dtype)
-            elif rows <= 3 * X.shape[1]:
-                y = torch.matmul(x, Z.mT.to(x.dtype)) @ X.to(x.dtype).mT
-            else:
-                with torch.autocast(x.device.type, enabled=False):
-                    P = X @ Z
-                y = F.linear(x, P.to(x.dtype))
+            # y = x P^T in factored form (utils/orthogonal.py: gram_linear)
+            y = gram_linear(x, self.raw_weight, self.parametrization)
         else:
             y = F.linear(x, self.weight.to(x.dtype))
         if self.scale is not None:

@@ -1,24 +1,13 @@
 """VKD feature loss (Miles et al., CVPR 2024, eq. 5): d(P z_s, N(z_t))."""
-import torch
-import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import nn
 
+from .functional import vkd_feature_loss
+
+__all__ = ['VKDLoss', 'vkd_feature_loss']
+
 _LOSSES = ('smooth_l1', 'l1', 'l2')
 _REDUCTIONS = ('mean', 'sum', 'none')
-
-
-def vkd_feature_loss(preds_S, preds_T, loss_type='smooth_l1', beta=1.0, reduction='mean'):
-    """Element-wise distance, reduced: smooth L1 (Huber with ``beta``: 0.5 d^2 / beta
-    if |d| < beta else |d| - 0.5 beta), L1 |d| or L2 d^2, ``d = preds_S - preds_T``.
-    Computed in float32 (or the inputs' wider dtype)."""
-    s = preds_S.float() if preds_S.dtype in (torch.float16, torch.bfloat16) else preds_S
-    t = preds_T.to(s.dtype)
-    if loss_type == 'smooth_l1':
-        return F.smooth_l1_loss(s, t, beta=beta, reduction=reduction)
-    if loss_type == 'l1':
-        return F.l1_loss(s, t, reduction=reduction)
-    return F.mse_loss(s, t, reduction=reduction)
 
 
 @MODELS.register_module()

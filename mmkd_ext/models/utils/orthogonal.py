@@ -41,12 +41,14 @@ Maps (X is an unconstrained parameter of P's shape unless stated):
   (their diagonal cancels in ``X - X^T``; weight decay only pulls them to the base).
 """
 import torch
+import torch.nn.functional as F
 
 __all__ = [
-    'InvSqrtSPD', 'inv_sqrt_spd', 'cholesky_qr_inv', 'gram_factor',
-    'newton_schulz_inv_sqrt', 'polar_factor', 'polar_linear', 'stiefel_exp',
-    'householder_orthonormal', 'skew', 'orthogonality_error', 'random_orthonormal',
-    'identity_orthonormal', 'complete_orthogonal'
+    'InvSqrtSPD', 'inv_sqrt_spd', 'SmallGram', 'small_gram', 'cholesky_qr_inv',
+    'gram_factor', 'gram_linear', 'newton_schulz_inv_sqrt', 'polar_factor',
+    'polar_linear', 'stiefel_exp', 'householder_orthonormal', 'skew',
+    'orthogonality_error', 'random_orthonormal', 'identity_orthonormal',
+    'complete_orthogonal'
 ]
 
 
@@ -59,12 +61,14 @@ class InvSqrtSPD(torch.autograd.Function):
     ``K_ij = (f(l_i) - f(l_j)) / (l_i - l_j) = -1 / (s_i s_j (s_i + s_j))``,
     ``s = sqrt(lam)``; it has no 1 / (l_i - l_j) term, so repeated eigenvalues are fine.
     Eigenvalues are clamped at ``min_eig`` (relative to the largest) to stay finite.
+    ``compute_dtype``: the dtype of the eigendecomposition (float64 by default; None:
+    G's own dtype, e.g. float32 for a shrinkage-stabilised covariance, docs/vkd.md).
     """
 
     @staticmethod
-    def forward(ctx, G, min_eig=1e-12):
+    def forward(ctx, G, min_eig=1e-12, compute_dtype=torch.float64):
         dtype = G.dtype
-        Gd = G.double()
+        Gd = G.to(compute_dtype or dtype)
         Gd = 0.5 * (Gd + Gd.mT)
         lam, U = torch.linalg.eigh(Gd)
         lam = lam.clamp_min(min_eig * lam[..., -1:].abs().clamp_min(1e-30))
@@ -76,18 +80,19 @@ class InvSqrtSPD(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gY):
         U, s = ctx.saved_tensors
-        g = gY.double()
+        g = gY.to(U.dtype)
         g = 0.5 * (g + g.mT)
         M = U.mT @ g @ U
         si, sj = s.unsqueeze(-1), s.unsqueeze(-2)
         M = M * (-1.0 / (si * sj * (si + sj)))
         gG = U @ M @ U.mT
-        return gG.to(gY.dtype), None
+        return gG.to(gY.dtype), None, None
 
 
-def inv_sqrt_spd(G, min_eig=1e-12):
-    """``G^{-1/2}`` of an SPD matrix G (..., k, k), see :class:`InvSqrtSPD`."""
-    return InvSqrtSPD.apply(G, min_eig)
+def inv_sqrt_spd(G, min_eig=1e-12, compute_dtype=torch.float64):
+    """``G^{-1/2}`` of an SPD matrix G (..., k, k), see :class:`InvSqrtSPD`
+    (``compute_dtype`` None: in G's dtype)."""
+    return InvSqrtSPD.apply(G, min_eig, compute_dtype)
 
 
 def newton_schulz_inv_sqrt(G, num_iters=12):
@@ -134,13 +139,41 @@ def cholesky_qr_inv(G):
     return torch.linalg.solve_triangular(L, eye, upper=False).mT
 
 
+class SmallGram(torch.autograd.Function):
+    """The small Gram matrix of X (n, k): ``X^T X`` (k, k) if n >= k, else ``X X^T``.
+
+    Same value as the matmul; its backward uses the symmetry of G: for tall X
+    ``dL/dX = X (dG + dG^T)``, for wide X ``(dG + dG^T) X``, one n k^2 product instead
+    of the two of a general matmul's backward (the Gram is the largest product of a
+    Gram map's forward + backward at a small batch, e.g. 3024 x 192 in DeiT-Ti <-
+    RegNetY-160). Differentiable twice (the backward is built from tracked ops).
+    """
+
+    @staticmethod
+    def forward(ctx, X):
+        ctx.save_for_backward(X)
+        return X.mT @ X if X.shape[-2] >= X.shape[-1] else X @ X.mT
+
+    @staticmethod
+    def backward(ctx, dG):
+        X, = ctx.saved_tensors
+        S = dG + dG.mT
+        return X @ S if X.shape[-2] >= X.shape[-1] else S @ X
+
+
+def small_gram(X):
+    """``X^T X`` (tall X) or ``X X^T`` (wide X), see :class:`SmallGram`."""
+    return SmallGram.apply(X)
+
+
 def gram_factor(X, method='cholesky_qr', ns_iters=12):
     """Z (k, k) with P = X Z (tall X) or P = Z^T X (wide X) orthonormal.
 
     ``method``: ``'cholesky_qr'`` (Z = R^{-1}), ``'eigh'`` / ``'polar'`` or
-    ``'newton_schulz'`` (Z = G^{-1/2}, symmetric). G is the small Gram matrix.
+    ``'newton_schulz'`` (Z = G^{-1/2}, symmetric). G is the small Gram matrix
+    (:func:`small_gram`).
     """
-    G = X.mT @ X if X.shape[-2] >= X.shape[-1] else X @ X.mT
+    G = small_gram(X)
     if method == 'cholesky_qr':
         return cholesky_qr_inv(G)
     return _inv_sqrt(G, 'eigh' if method == 'polar' else method, ns_iters)
@@ -159,9 +192,8 @@ def polar_factor(X, method='eigh', ns_iters=12):
     """Orthonormal polar factor of X (d_t, d_s): ``X (X^T X)^{-1/2}`` when tall,
     ``(X X^T)^{-1/2} X`` when wide. Computed in float32 (or float64 if X is)."""
     Xf = X.float() if X.dtype not in (torch.float32, torch.float64) else X
-    if Xf.shape[-2] >= Xf.shape[-1]:
-        return Xf @ _inv_sqrt(Xf.mT @ Xf, method, ns_iters)
-    return _inv_sqrt(Xf @ Xf.mT, method, ns_iters) @ Xf
+    Z = _inv_sqrt(small_gram(Xf), method, ns_iters)
+    return Xf @ Z if Xf.shape[-2] >= Xf.shape[-1] else Z @ Xf
 
 
 def polar_linear(x, X, method='eigh', ns_iters=12):
@@ -173,11 +205,36 @@ def polar_linear(x, X, method='eigh', ns_iters=12):
     a linear layer, one small eigendecomposition and one more d_t d_s^2 product.
     """
     Xf = X.float() if X.dtype not in (torch.float32, torch.float64) else X
+    Z = _inv_sqrt(small_gram(Xf), method, ns_iters).to(x.dtype)
     if Xf.shape[0] >= Xf.shape[1]:
-        Z = _inv_sqrt(Xf.mT @ Xf, method, ns_iters).to(x.dtype)
         return (x @ Z) @ X.to(x.dtype).mT
-    Z = _inv_sqrt(Xf @ Xf.mT, method, ns_iters).to(x.dtype)
     return (x @ X.to(x.dtype).mT) @ Z
+
+
+def gram_linear(x, X, method='cholesky_qr', ns_iters=12):
+    """``x P^T`` (..., d_t) for x (..., d_s) and ``P = X Z`` / ``Z^T X`` the orthonormal
+    factor of a Gram map (:func:`gram_factor`) of X (d_t, d_s); what
+    :class:`~mmkd_ext.models.connectors.OrthogonalConnector` computes.
+
+    Z (min(d_s, d_t) square) is computed once, in float32 (or X's float64) with autocast
+    off. Tall X: ``(x Z^T) X^T`` without forming P while the M rows of x are few (M <=
+    3 d_s: its backward costs one extra M d_s d_t product), else ``P = X Z`` once
+    (3 d_t d_s^2 extra). Wide X: ``(x X^T) Z`` (extra cost M d_t^2). The products run in
+    x's dtype (autocast's); X is cast only if its dtype differs (no copy otherwise).
+    """
+    device_type = x.device.type
+    with torch.autocast(device_type, enabled=False):
+        Xf = X.float() if X.dtype not in (torch.float32, torch.float64) else X
+        Z = gram_factor(Xf, method, ns_iters)
+    Xc = X.to(x.dtype)
+    rows = x.numel() // max(x.shape[-1], 1)
+    if X.shape[0] < X.shape[1]:
+        return torch.matmul(x, Xc.mT) @ Z.to(x.dtype)
+    if rows <= 3 * X.shape[1]:
+        return torch.matmul(x, Z.mT.to(x.dtype)) @ Xc.mT
+    with torch.autocast(device_type, enabled=False):
+        P = Xf @ Z
+    return F.linear(x, P.to(x.dtype))
 
 
 def skew(W):

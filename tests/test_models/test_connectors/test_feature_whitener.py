@@ -96,3 +96,22 @@ def test_b16_nonfinite_features_reach_whitener(method, raises, razor_build):
     x = torch.randn(6, 8)
     x[2, 3] = float('nan')
     raises(ValueError, lambda: w(x), 'FeatureWhitener', 'NaN', 'expected finite')
+
+
+@pytest.mark.parametrize('method', ['cholesky', 'zca'])
+def test_whitener_runs_the_pure_maths_and_keeps_running_statistics(method):
+    # (N, C, H, W) maps, 2 x 8 x 8 = 128 tokens < 200 channels (ZCA: Gram path)
+    from mmkd_ext.models.utils.whitening import batch_covariance, batch_whiten
+    torch.manual_seed(0)
+    w = FeatureWhitener(200, method=method, eps=1e-2, momentum=0.25)
+    x = torch.randn(2, 200, 8, 8) * 2 + 1
+    y = w(x)
+    flat = x.movedim(1, -1).reshape(-1, 200)
+    torch.testing.assert_close(
+        y.movedim(1, -1).reshape(-1, 200),
+        batch_whiten(flat, method, 1e-2)[0])
+    # running statistics as before: r <- 0.75 r + 0.25 batch (unbiased, unshrunk)
+    mu, cov = batch_covariance(flat.double())
+    torch.testing.assert_close(w.running_mean, 0.25 * mu.float())
+    torch.testing.assert_close(
+        w.running_cov, 0.75 * torch.eye(200) + 0.25 * cov.float(), rtol=1e-5, atol=1e-5)
