@@ -88,3 +88,34 @@ def test_b28_corrupted_checkpoint(digits_teacher_files, kind, raises, razor_buil
     path = digits_teacher_files[kind]
     raises(RuntimeError, lambda: _strict_teacher(razor_build, repo_root, path),
            'model.teacher_ckpt', path, 'not a readable torch checkpoint')
+
+
+def test_teacher_input_size_resizes_only_the_teachers_input(razor_build, repo_root,
+                                                            raises):
+    """``teacher_input_size``: the teacher sees the batch resized (bilinear,
+    antialiased) to its training resolution, the student the batch as it is; the
+    teacher's recorded features are those of the resized input. Bad values name the
+    key."""
+    import os.path as osp
+
+    import torch.nn.functional as F
+    cfg = Config.fromfile(osp.join(repo_root, DIGITS_VKD_CFG))
+    cfg.model.teacher_ckpt = None
+    cfg.model.teacher_input_size = (8, 8)
+    model = razor_build(cfg.model)
+    seen = {}
+    model.teacher.backbone.register_forward_pre_hook(
+        lambda m, a: seen.__setitem__('teacher', a[0]))
+    model.architecture.backbone.register_forward_pre_hook(
+        lambda m, a: seen.__setitem__('student', a[0]))
+    x = torch.randn(2, 3, 16, 16)
+    model.eval()
+    model.architecture(x, None, mode='tensor')
+    model.teacher(x, None, mode='tensor')
+    assert seen['student'].shape[-2:] == (16, 16)
+    want = F.interpolate(
+        x, size=(8, 8), mode='bilinear', align_corners=False, antialias=True)
+    assert torch.equal(seen['teacher'], want)
+    for bad in ((8, ), (8, 0), 'x'):
+        cfg.model.teacher_input_size = bad
+        raises(ValueError, lambda: razor_build(cfg.model), 'model.teacher_input_size')

@@ -1,0 +1,99 @@
+# The VKD paper's classification setting (a DeiT student distilled from a CNN teacher,
+# VKD Table 6), small enough for the CPU study tools/benchmark/digits_deit.py
+# (docs/studies.md, "DeiT"). This is vkd_deit-tiny-convstem_regnety160_300e_in1k.py with
+# only these changed:
+# * data: the embedded digits (1437 train / 360 test) upsampled to 64 px, so the
+#   stride-16 convolutional stem gives 4 x 4 = 16 patch tokens; random crop (padding 8)
+#   instead of ImageNet's three-augment; batch 32. Mixup / CutMix and label smoothing
+#   stay (they are the recipe, in the model);
+# * student depth / width: 4 blocks, 64-d, 2 heads, MLP 256, stem 32 channels;
+# * teacher: the digits CNN (CIFAR ResNet-18, width 32, configs/digits/
+#   resnet18-w32_20e_digits.py, trained at 16 px): it sees the batch resized to the
+#   16 px it was trained on (`teacher_input_size`); its features are the 256-d pooled
+#   neck output and its logits;
+# * schedule: 20 epochs of the same AdamW (lr 5e-4, wd 0.05) with per-iteration cosine.
+# Losses as in the ImageNet config: CE of the class token, KL (T = 1) of the
+# distillation token to the teacher's logits, VKD (token mean -> orthogonal projection
+# 64 -> 256 against the per-sample standardised teacher feature, smooth L1). Arms of
+# Table 6 and the baselines: the `_linear-nonorm`, `_linear-std`, `_orth-nonorm`,
+# `_distill-token` and `_student-alone` variants beside this file.
+#   python tools/train.py configs/digits/resnet18-w32_20e_digits.py
+#   python tools/train.py \
+#       configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-64px.py
+_base_ = ['./vkd_deit-tiny-convstem_regnety160_300e_in1k.py']
+
+img_size = 64
+teacher_ckpt = 'work_dirs/resnet18-w32_20e_digits/epoch_20.pth'
+_digits = dict(type='mmpretrain.DigitsDataset', img_size=img_size)
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=True,
+    dataset=dict(
+        _delete_=True,
+        split='train',
+        pipeline=[
+            dict(type='mmpretrain.RandomCrop', crop_size=img_size, padding=8),
+            dict(type='mmpretrain.PackInputs'),
+        ],
+        **_digits))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        _delete_=True,
+        split='test',
+        pipeline=[dict(type='mmpretrain.PackInputs')],
+        **_digits))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
+
+model = dict(
+    # the digits statistics (configs/_base_/datasets/digits_bs32.py); 10 classes
+    data_preprocessor=dict(
+        num_classes=10, mean=[77.8, 77.8, 77.8], std=[81.2, 81.2, 81.2], to_rgb=False),
+    architecture=dict(
+        backbone=dict(
+            arch=dict(
+                _delete_=True,
+                embed_dims=64,
+                num_layers=4,
+                num_heads=2,
+                feedforward_channels=256),
+            img_size=img_size,
+            stem_channels=32),
+        head=dict(num_classes=10, in_channels=64)),
+    teacher=dict(
+        _delete_=True,
+        _scope_='mmpretrain',
+        type='ImageClassifier',
+        backbone=dict(
+            type='ResNet_CIFAR',
+            depth=18,
+            stem_channels=32,
+            base_channels=32,
+            num_stages=4,
+            out_indices=(3, ),
+            style='pytorch'),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=10,
+            in_channels=256,
+            loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
+    teacher_ckpt=teacher_ckpt,
+    teacher_input_size=(16, 16),
+    distiller=dict(
+        dry_run_shape=(2, 3, img_size, img_size),
+        teacher_recorders=dict(
+            feat=dict(type='ModuleOutputs', source='neck'),
+            logits=dict(type='ModuleOutputs', source='head.fc')),
+        loss_forward_mappings=dict(loss_vkd=dict(preds_T=dict(data_idx=0)))))
+
+max_epochs = 20
+param_scheduler = dict(T_max=max_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(logger=dict(interval=10))
