@@ -205,8 +205,11 @@ class ViDT(DetectionTransformer):
         :func:`mmkd_ext.models.distillers.pair_check.check_record_sizes`: ``'neck'``
         (the whole tuple): the number of feature levels; ``'tgt_proj'``,
         ``'query_pos_proj'``, ``'decoder.layers.<i>'``: [DET] tokens; ``'decoder'``:
-        decoder layers and [DET] tokens. ``'channels'`` (the 256-d width) only matters
-        where no connector sits between the two models.
+        decoder layers and [DET] tokens; ``'bbox_head'`` element 0 (its input
+        ``hidden_states`` (L + 1, N, Q, 256) = [decoder input; L decoder layer outputs],
+        the reference's ``hs``, recorded by ``ModuleInputs``; or its output logits
+        (L + 1, N, Q, classes)): decoder layers and [DET] tokens. ``'channels'`` (the
+        256-d width) only matters where no connector sits between the two models.
 
         Returns:
             dict: label -> (size, config key), e.g.
@@ -224,6 +227,11 @@ class ViDT(DetectionTransformer):
                 '[DET] tokens': tokens
             }
             return dict(sizes, channels=width) if data_idx == 0 else sizes
+        if source == 'bbox_head' and data_idx == 0:
+            return {
+                'decoder layers': (self.decoder.num_layers, 'decoder.num_layers'),
+                '[DET] tokens': tokens
+            }
         if source in ('tgt_proj', 'query_pos_proj'):
             return {'[DET] tokens': tokens, 'channels': width}
         if source.startswith('decoder.layers.'):
@@ -285,9 +293,10 @@ class ViDT(DetectionTransformer):
     def _forward(self, batch_inputs, batch_data_samples=None):
         feats = self.extract_feat(batch_inputs, batch_data_samples)
         head_inputs = self.forward_transformer(feats, batch_data_samples)
-        head_inputs.pop('enc_outputs_class', None)
-        head_inputs.pop('enc_outputs_coord', None)
-        return self.bbox_head.forward(**head_inputs)
+        # through __call__ (not ``.forward``), as ``bbox_head.loss`` / ``predict`` do,
+        # so that a recorder on the head's inputs (VKD's decoder states) sees every
+        # mode, the distillers' build-time dry run (``mode='tensor'``) included
+        return self.bbox_head(head_inputs['hidden_states'], head_inputs['references'])
 
     # --- transformer template hooks ------------------------------------------------
     def forward_transformer(self, img_feats, batch_data_samples=None) -> Dict:
