@@ -153,7 +153,8 @@ class ViDTSwinTransformer(BaseModule):
     """Swin backbone with [DET] tokens and RAM (see the module docstring).
 
     Args:
-        arch (str): 'nano' | 'tiny' | 'small' | 'base' (``ARCH_SETTINGS``).
+        arch (str | dict): 'nano' | 'tiny' | 'small' | 'base' (``ARCH_SETTINGS``),
+            or ``dict(embed_dims=C, depths=(..), num_heads=(..))`` for another size.
         num_det_tokens (int): number of [DET] tokens (100).
         det_pos_dims (int): width of the [DET] position embedding (256).
         cross_attn_stages (tuple[int]): stages (0-based) with [DET] x [PATCH]
@@ -185,10 +186,7 @@ class ViDTSwinTransformer(BaseModule):
         init_cfg, ckpt_key = self._pretrained_init_cfg(pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         self._ckpt_key = ckpt_key
-        if arch not in ARCH_SETTINGS:
-            raise KeyError(f'model.backbone.arch: unknown ViDT Swin arch "{arch}"; '
-                           f'expected one of {sorted(ARCH_SETTINGS)}')
-        setting = ARCH_SETTINGS[arch]
+        setting = self._arch_setting(arch)
         embed, depths, heads = (setting['embed_dims'], setting['depths'],
                                 setting['num_heads'])
         if drop_path_rate is None:
@@ -224,6 +222,30 @@ class ViDTSwinTransformer(BaseModule):
             SinePositionalEncoding(self.num_features[i] // 2, normalize=True)
             for i in self.cross_attn_stages
         })
+
+    @staticmethod
+    def _arch_setting(arch):
+        """``ARCH_SETTINGS[arch]``, or a custom size given as a dict with
+        ``embed_dims``, ``depths``, ``num_heads`` (and optionally ``drop_path_rate``,
+        default 0), e.g. the small reference networks of the converter tests."""
+        if isinstance(arch, dict):
+            keys = {'embed_dims', 'depths', 'num_heads'}
+            missing = sorted(keys - set(arch))
+            unknown = sorted(set(arch) - keys - {'drop_path_rate'})
+            if missing or unknown:
+                raise KeyError(f'model.backbone.arch: a custom arch needs exactly '
+                               f'{sorted(keys)} (+ optional drop_path_rate); missing '
+                               f'{missing}, unknown {unknown}')
+            if len(arch['depths']) != len(arch['num_heads']):
+                raise ValueError('model.backbone.arch: depths and num_heads must have '
+                                 f"one entry per stage, got {arch['depths']} and "
+                                 f"{arch['num_heads']}")
+            return dict(dict(drop_path_rate=0.0), **arch)
+        if arch not in ARCH_SETTINGS:
+            raise KeyError(f'model.backbone.arch: unknown ViDT Swin arch "{arch}"; '
+                           f'expected one of {sorted(ARCH_SETTINGS)} or a dict with '
+                           'embed_dims, depths, num_heads')
+        return ARCH_SETTINGS[arch]
 
     @staticmethod
     def _pretrained_init_cfg(pretrained, init_cfg):

@@ -38,8 +38,9 @@ from collections import OrderedDict
 
 import torch
 
-from ..utils.checkpoint import (CheckpointError, load_state_dict_strict, read_checkpoint,
-                                select_prefix, unwrap_state_dict)
+from ..utils.checkpoint import (REFERENCE_TRAINING_GLOBALS, CheckpointError,
+                                load_state_dict_strict, read_checkpoint, select_prefix,
+                                unwrap_state_dict)
 
 __all__ = [
     'SWIN_REFERENCE_UNUSED', 'unfold_order', 'swin_reference_to_ours',
@@ -303,7 +304,9 @@ def load_vidt_swin_checkpoint(backbone,
         CheckpointError: missing / unknown entries or shape mismatches (e.g. another
             arch), listed, naming ``key_hint`` and the file.
     """
-    state = unwrap_state_dict(read_checkpoint(path, key_hint), key_hint, str(path))
+    state = unwrap_state_dict(
+        read_checkpoint(path, key_hint, extra_safe_globals=REFERENCE_TRAINING_GLOBALS),
+        key_hint, str(path))
     if prefix:
         state = select_prefix(state, prefix, key_hint, str(path))
     state, layout = convert_swin_checkpoint(state, key_hint, str(path))

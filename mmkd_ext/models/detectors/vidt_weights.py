@@ -18,7 +18,9 @@ the names listed in ``shared/design/checkpoint_layouts/vidt/*.txt``.
   (:data:`COCO_IDS`); ``bbox_embed.k.layers.{0,1,2}`` -> ``reg_branches.k.{0,2,4}``.
 
 Entries without a counterpart are dropped by name, each for a reason read in the
-reference code (:data:`REFERENCE_UNUSED`); any other unknown name is an error.
+reference code (:data:`REFERENCE_UNUSED`), and so are (with a log line) the six VKD
+projectors a published VKD ViDT checkpoint (roymiles/vkd) carries
+(:mod:`.vidt_vkd_weights`); any other unknown name is an error.
 :func:`load_vidt_checkpoint` is what ``ViDT.init_weights`` uses for ``init_cfg=dict(
 type='Pretrained', checkpoint=...)``: a reference checkpoint is converted, one of ours
 (MMEngine ``state_dict``) is loaded as is, both strictly.
@@ -26,10 +28,14 @@ type='Pretrained', checkpoint=...)``: a reference checkpoint is converted, one o
 import re
 from collections import OrderedDict
 
+from mmengine.logging import print_log
+
 from ..backbones.vidt_swin_weights import (SWIN_REFERENCE_UNUSED, swin_ours_to_reference,
                                            swin_reference_to_ours, unfold_order)
-from ..utils.checkpoint import (CheckpointError, load_state_dict_strict, read_checkpoint,
-                                select_prefix, unwrap_state_dict)
+from ..utils.checkpoint import (REFERENCE_TRAINING_GLOBALS, CheckpointError,
+                                load_state_dict_strict, read_checkpoint, select_prefix,
+                                unwrap_state_dict)
+from .vidt_vkd_weights import VKD_PROJECTOR_REASON, split_vkd_projectors
 
 __all__ = [
     'COCO_IDS', 'REFERENCE_UNUSED', 'convert_vidt_reference', 'to_vidt_reference',
@@ -103,6 +109,13 @@ def convert_vidt_reference(ref_state, num_classes=80, key_hint='checkpoint', fil
     """
     if 'model' in ref_state and isinstance(ref_state['model'], dict):
         ref_state = ref_state['model']
+    ref_state, projectors = split_vkd_projectors(ref_state)
+    if projectors:
+        n = sum(len(v) for v in projectors.values())
+        print_log(
+            f'{key_hint}: "{filename}": dropped {n} entries of {len(projectors)} VKD '
+            f'projectors ({", ".join(projectors)}): {VKD_PROJECTOR_REASON}',
+            logger='current')
     out, unknown, backbone = OrderedDict(), [], OrderedDict()
     for name, value in ref_state.items():
         if any(p.search(name) for p in _UNUSED):
@@ -232,7 +245,9 @@ def load_vidt_checkpoint(model, path, key_hint='model.init_cfg.checkpoint', pref
     Raises:
         CheckpointError: unknown / missing entries or shape mismatches, listed.
     """
-    state = unwrap_state_dict(read_checkpoint(path, key_hint), key_hint, str(path))
+    state = unwrap_state_dict(
+        read_checkpoint(path, key_hint, extra_safe_globals=REFERENCE_TRAINING_GLOBALS),
+        key_hint, str(path))
     if prefix:
         state = select_prefix(state, prefix, key_hint, str(path))
     state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
@@ -257,7 +272,9 @@ def load_vidt_reference(model, path, key_hint='checkpoint'):
 
     The file is read (and refused if unsafe) before the model is touched.
     """
-    state = unwrap_state_dict(read_checkpoint(path, key_hint), key_hint, str(path))
+    state = unwrap_state_dict(
+        read_checkpoint(path, key_hint, extra_safe_globals=REFERENCE_TRAINING_GLOBALS),
+        key_hint, str(path))
     state = convert_vidt_reference(state, model.bbox_head.num_classes, key_hint,
                                    str(path))
     load_state_dict_strict(

@@ -24,6 +24,7 @@ pinned stack with :class:`mmkd_ext.compat.UnsafeCheckpointError` on every route 
 and MMEngine's ``load_from`` / ``resume`` / ``init_cfg``); that security refusal is not
 converted.
 """
+import argparse
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ from mmkd_ext.compat import UnsafeCheckpointError, safe_torch_load
 __all__ = [
     'CheckpointError', 'read_checkpoint', 'unwrap_state_dict', 'revise_keys',
     'select_prefix', 'load_state_dict_strict', 'load_checkpoint_strict',
-    'DEFAULT_ALLOWED_MISSING'
+    'DEFAULT_ALLOWED_MISSING', 'REFERENCE_TRAINING_GLOBALS'
 ]
 
 #: Missing keys tolerated by default: BatchNorm batch counters (timm files omit them).
@@ -57,13 +58,25 @@ class CheckpointError(ValueError, KeyError, TypeError, FileNotFoundError, Runtim
     __str__ = BaseException.__str__
 
 
-def read_checkpoint(path, key_hint: str = 'checkpoint', map_location='cpu'):
+#: Types the training scripts of reference implementations pickle next to their
+#: weights and that may be unpickled on top of MMEngine's: DETR / Deformable DETR / ViDT
+#: ``main.py`` (naver-ai/vidt, roymiles/vkd ``vidt/main.py``) save their command line
+#: as ``'args': argparse.Namespace`` (unpickling one only sets attributes).
+REFERENCE_TRAINING_GLOBALS = (argparse.Namespace, )
+
+
+def read_checkpoint(path,
+                    key_hint: str = 'checkpoint',
+                    map_location='cpu',
+                    extra_safe_globals: Sequence = ()):
     """Read a checkpoint file with ``weights_only=True``.
 
     Args:
         path (str): the file.
         key_hint (str): the config key / option the path came from (named in errors).
         map_location: as in :func:`torch.load`.
+        extra_safe_globals (seq): types allowed for this read only, on top of the
+            MMEngine allowlist (e.g. :data:`REFERENCE_TRAINING_GLOBALS`).
 
     Returns:
         The unpickled object (usually a dict).
@@ -74,7 +87,8 @@ def read_checkpoint(path, key_hint: str = 'checkpoint', map_location='cpu'):
             the allowlist (nothing was executed).
     """
     try:
-        return safe_torch_load(path, map_location=map_location, key_hint=key_hint)
+        with torch.serialization.safe_globals(list(extra_safe_globals)):
+            return safe_torch_load(path, map_location=map_location, key_hint=key_hint)
     except UnsafeCheckpointError:
         raise
     except (FileNotFoundError, RuntimeError) as err:

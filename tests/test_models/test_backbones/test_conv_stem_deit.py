@@ -1,6 +1,9 @@
 """The VKD reference DeiT student (``ConvStemDistilledVisionTransformer``): sizes, FLOPs,
 shapes, the mean-pooled distillation token, equality with a timm-based rebuild of the
-reference network, and one training step of the ImageNet VKD config's model.
+reference network (weights mapped by the published-checkpoint converter's
+``convert_vkd_deit``; the reference module itself is run in
+tests/test_tools/test_vkd_published_checkpoints.py), and one training step of the
+ImageNet VKD config's model.
 
 Reference: github:roymiles/vkd ``models/deit.py`` (conv stem, ``dist_token =
 x_conv.mean(1)``), ``train.py`` (student built without its ``--drop-path``), issue 11.
@@ -17,6 +20,7 @@ from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 import mmkd_ext  # noqa: F401
 from mmkd_ext.models.backbones import ConvStemDistilledVisionTransformer
 from mmkd_ext.models.backbones.conv_stem_deit import conv_stem_out_size
+from mmkd_ext.models.backbones.vkd_deit_weights import convert_vkd_deit
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 STUDENTS = osp.join(REPO, 'configs/_base_/models/deit-distilled_in1k.py')
@@ -208,44 +212,6 @@ def _reference_logits(vit, stem, head_dist, pos_embed, x):
     return (vit.head(t[:, 0]) + head_dist(t[:, 1])) / 2, t[:, 2:]
 
 
-def _to_ours(ref_state):
-    """Reference (timm) names -> ours."""
-    stem = {
-        'conv.0': 'stem.0.conv',
-        'conv.1': 'stem.0.bn',
-        'conv.3': 'stem.1.conv',
-        'conv.4': 'stem.1.bn',
-        'conv.6': 'stem.2.conv',
-        'conv.7': 'stem.2.bn',
-        'proj': 'projection'
-    }
-    block = {
-        'norm1': 'ln1',
-        'attn.qkv': 'attn.qkv',
-        'attn.proj': 'attn.proj',
-        'norm2': 'ln2',
-        'mlp.fc1': 'ffn.layers.0.0',
-        'mlp.fc2': 'ffn.layers.1'
-    }
-    out = {}
-    for k, v in ref_state.items():
-        if k.startswith('conv_embed.'):
-            mod, leaf = k[len('conv_embed.'):].rsplit('.', 1)
-            out[f'backbone.patch_embed.{stem[mod]}.{leaf}'] = v
-        elif k.startswith('blocks.'):
-            _, i, rest = k.split('.', 2)
-            mod, leaf = rest.rsplit('.', 1)
-            out[f'backbone.layers.{i}.{block[mod]}.{leaf}'] = v
-        elif k in ('cls_token', 'pos_embed'):
-            out[f'backbone.{k}'] = v
-        elif k.startswith('norm.'):
-            out['backbone.ln1.' + k.split('.')[1]] = v
-        elif k.startswith('head.') or k.startswith('head_dist.'):
-            name, leaf = k.split('.')
-            out[f'head.layers.{name}.{leaf}'] = v
-    return out
-
-
 def test_equals_the_reference_network():
     timm = pytest.importorskip('timm')
     from functools import partial
@@ -294,7 +260,8 @@ def test_equals_the_reference_network():
                 img_size=64,
                 stem_channels=width),
             head=dict(type='DeiTDistillClsHead', num_classes=classes, in_channels=dim)))
-    converted = _to_ours(ref_state)
+    converted, dropped = convert_vkd_deit(ref_state)  # the converter's mapping
+    assert not dropped
     own = ours.state_dict()
     assert set(converted) == set(own)
     assert all(converted[k].shape == own[k].shape for k in own)
