@@ -8,16 +8,13 @@ Same command line as MMDetection's / MMPretrain's ``tools/train.py``::
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import mmkd_ext  # noqa: E402,F401  (applies mmkd_ext.compat, registers modules)
-from mmkd_ext.compat import adapt_cfg_for_cpu_distributed  # noqa: E402
+import mmkd_ext  # noqa: F401  (applies mmkd_ext.compat, registers modules)
+from mmkd_ext.compat import adapt_cfg_for_cpu_distributed
 
 
 def parse_args(argv=None):

@@ -14,17 +14,14 @@ path=..., num_classes=C, feat_dim=d)``. It loads with ``weights_only=True``.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.config import Config, DictAction
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-
-import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.evaluation.nc_analysis import collect_features  # noqa: E402
-from mmkd_ext.evaluation.nc_analysis import build_loader, load_classifier
-from mmkd_ext.models.utils.neural_collapse import class_means  # noqa: E402
+import mmkd_ext  # noqa: F401
+from mmkd_ext.evaluation.nc_analysis import (build_loader, collect_features,
+                                             load_classifier)
+from mmkd_ext.models.utils.neural_collapse import class_means
 
 
 def parse_args(argv=None):

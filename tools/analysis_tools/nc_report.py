@@ -16,17 +16,14 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.config import Config, DictAction
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-
-import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.evaluation.nc_analysis import collect_features  # noqa: E402
-from mmkd_ext.evaluation.nc_analysis import build_loader, load_classifier
-from mmkd_ext.models.utils.neural_collapse import nc_metrics  # noqa: E402
+import mmkd_ext  # noqa: F401
+from mmkd_ext.evaluation.nc_analysis import (build_loader, collect_features,
+                                             load_classifier)
+from mmkd_ext.models.utils.neural_collapse import nc_metrics
 
 IDEAL = dict(
     nc1=0,

@@ -17,17 +17,13 @@ original file directly: ``StrictTeacherDistill`` does the same renaming on the f
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO  # noqa: E402
-from mmkd_ext.models.backbones.cifar_weights import convert_cifar_state_dict
-from mmkd_ext.models.utils.checkpoint import load_state_dict_strict  # noqa: E402
-from mmkd_ext.models.utils.checkpoint import read_checkpoint, unwrap_state_dict
+import mmkd_ext  # noqa: F401
+from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO, convert_cifar_state_dict
+from mmkd_ext.models.utils.checkpoint import (load_state_dict_strict, read_checkpoint,
+                                              unwrap_state_dict)
 
 
 def build_cifar_classifier(arch, num_classes=100):

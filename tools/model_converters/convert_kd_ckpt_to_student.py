@@ -14,15 +14,11 @@ mmkd_ext is not installed); optimizer, message hub, teacher and connectors are d
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-from mmkd_ext.models.utils.checkpoint import CheckpointError  # noqa: E402
-from mmkd_ext.models.utils.checkpoint import (read_checkpoint, select_prefix,
-                                              unwrap_state_dict)
+from mmkd_ext.models.utils.checkpoint import (CheckpointError, read_checkpoint,
+                                              select_prefix, unwrap_state_dict)
 
 
 def convert_kd_state_dict(state_dict, prefix='architecture.', filename=''):
