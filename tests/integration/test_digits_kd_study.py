@@ -1,14 +1,16 @@
 """The classification study is paired and runs end to end.
 
-* Paired seeds: for the same ``randomness.seed``, the student of the student-alone
-  config and of the KD / VKD / NCKD configs (built by MMEngine's Runner from the shipped
-  files) starts from the same weights, sees the same first batches (subset, order,
-  random-crop augmentation) and the same torch RNG state when training starts. Without
-  ``RNGStateHook``'s re-seeding (``paired_streams=False``) the KD student's initial
-  weights differ: the teacher and connectors the distiller builds shift the stream.
-* ``tools/benchmark/digits_kd.py --quick`` writes the report (per-method mean +- sd,
-  paired differences with CI and p), the JSONL results and the plot, and a rerun
-  resumes every finished run.
+* Paired seeds: for the same ``randomness.seed``, the student of the student-alone config
+  and of the KD / VKD / NCKD / NC1 / NC2 / NC3 configs (built by MMEngine's Runner from
+  the shipped files) starts from the same weights, sees the same first batches (subset,
+  order, random-crop augmentation) and the same torch RNG state when training starts.
+  Without ``RNGStateHook``'s re-seeding (``paired_streams=False``) the KD student's
+  initial weights differ: the teacher and connectors the distiller builds shift the
+  stream.
+* ``tools/benchmark/digits_kd.py --quick`` trains the seven default methods (student,
+  logit KD, VKD, NCKD and NC1 / NC2 / NC3 alone) and writes the report (per-method mean
+  +- sd, paired differences with CI, paired-t p and Holm-adjusted p over the study's
+  family), the JSONL results and the plot, and a rerun resumes every finished run.
 """
 import json
 import os.path as osp
@@ -22,6 +24,9 @@ CONFIGS = {
     'kd': 'configs/kd/kd_resnet18-w8_resnet18-w32_20e_digits.py',
     'vkd': 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py',
     'nckd': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits.py',
+    'nc1': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc1-only.py',
+    'nc2': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc2-only.py',
+    'nc3': 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_nc3-only.py',
 }
 
 
@@ -87,13 +92,14 @@ def test_paired_seed_same_student_init_data_and_streams(study, tmp_path, repo_ro
                                                         teacher_ckpt):
     runs = {
         m: _first_steps(study, m, repo_root, tmp_path / m, teacher_ckpt, seed=3)
-        for m in ('student', 'kd', 'vkd', 'nckd')
+        for m in CONFIGS if m != 'teacher'
     }
     base = runs['student']
     for method, rec in runs.items():
-        # NCKD replaces the student's head (NC3Head): compare backbone and neck
+        # NCKD and NC3 replace the student's head (NC3Head): compare backbone and neck
         keys = [
-            k for k in base['weights'] if method != 'nckd' or not k.startswith('head.')
+            k for k in base['weights']
+            if method not in ('nckd', 'nc3') or not k.startswith('head.')
         ]
         assert keys and all(k in rec['weights'] for k in keys), method
         for k in keys:
@@ -123,10 +129,11 @@ def test_digits_kd_quick_end_to_end_and_resume(tmp_path, run_tool):
     out = tmp_path / 'study'
     proc = run_tool('tools/benchmark/digits_kd.py', '--quick', '--out', out)
     lines = proc.stdout.strip().splitlines()
-    assert sum('ETA' in line for line in lines) == 8  # 2 seeds x 4 methods
+    methods = ('student', 'kd', 'vkd', 'nckd', 'nc1', 'nc2', 'nc3')
+    runs = 2 * len(methods)  # 2 seeds
+    assert sum('ETA' in line for line in lines) == runs
     assert lines[-1].startswith('RESULT ')
     result = json.loads(lines[-1][len('RESULT '):])
-    methods = ('student', 'kd', 'vkd', 'nckd')
     assert set(result['methods']) == set(methods)
     for m in methods:
         r = result['methods'][m]
@@ -140,14 +147,25 @@ def test_digits_kd_quick_end_to_end_and_resume(tmp_path, run_tool):
             assert d['n'] == 2 and d['test'] == 'paired t'
             assert d['ci_low'] <= d['mean'] <= d['ci_high']
             assert 0 <= d['p'] <= 1
+    family = [('kd', 'student')] + [(m, 'kd')
+                                    for m in ('vkd', 'nckd', 'nc1', 'nc2', 'nc3')]
+    assert [tuple(pair) for pair in result['family']] == family
+    for ref, diffs in result['differences'].items():
+        for m, d in diffs.items():
+            assert d['in_family'] == ((m, ref) in family)
+            if d['in_family']:
+                assert d['p'] <= d['p_holm'] <= 1
+            else:
+                assert d['p_holm'] is None
     records = [json.loads(x) for x in (out / 'results.jsonl').read_text().splitlines()]
-    assert len(records) == 1 + 8  # teacher + runs
+    assert len(records) == 1 + runs  # teacher + runs
     report = (out / 'report.md').read_text()
     assert 'Paired difference to **student alone**' in report
     assert 'Paired difference to **logit KD (T=4)**' in report
+    assert '| p | p_holm | p_wilcoxon |' in report and 'family of 6 comparisons' in report
     assert osp.getsize(out / 'paired.png') > 5000
     # a rerun trains nothing: every run is read back from results.jsonl
     again = run_tool('tools/benchmark/digits_kd.py', '--quick', '--out', out)
-    assert again.stdout.count('(resumed)') == 8
+    assert again.stdout.count('(resumed)') == runs
     assert 'teacher: resumed' in again.stdout
-    assert len((out / 'results.jsonl').read_text().splitlines()) == 9
+    assert len((out / 'results.jsonl').read_text().splitlines()) == 1 + runs

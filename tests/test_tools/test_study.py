@@ -33,14 +33,61 @@ def test_paired_difference_t_interval_and_p(study):
     assert stats.ttest_ind(method, ref).pvalue > 0.1
 
 
-def test_paired_difference_wilcoxon_from_ten_seeds(study):
+def test_paired_difference_is_one_t_test_with_wilcoxon_as_extra_column(study):
     rng = np.random.default_rng(1)
     ref = rng.normal(90, 3, size=10)
     method = ref + rng.normal(0.5, 1.0, size=10)
     d = study.paired_difference(method, ref)
-    assert d['test'] == 'Wilcoxon'
-    assert d['p'] == d['p_wilcoxon'] == pytest.approx(stats.wilcoxon(method, ref).pvalue)
-    assert d['p_t'] == pytest.approx(stats.ttest_rel(method, ref).pvalue)
+    # 10 seeds: still the t-test (until issue 19 the Wilcoxon p took over here)
+    assert d['test'] == 'paired t'
+    assert d['p'] == pytest.approx(stats.ttest_rel(method, ref).pvalue, rel=1e-9)
+    assert d['p_wilcoxon'] == pytest.approx(stats.wilcoxon(method, ref).pvalue)
+    assert d['p'] != pytest.approx(d['p_wilcoxon'])
+
+
+@pytest.mark.parametrize('confidence', [0.95, 0.9])
+def test_p_below_alpha_exactly_when_ci_excludes_zero(study, confidence):
+    """The interval and the p-value come from the same test: over many random paired
+    samples (2 to 12 seeds, effects from none to large) ``p < 1 - confidence`` holds
+    exactly when the interval excludes 0, on both sides of the decision."""
+    rng = np.random.default_rng(19)
+    alpha, seen = 1 - confidence, {True: 0, False: 0}
+    for _ in range(500):
+        n = int(rng.integers(2, 13))
+        ref = rng.normal(90, 3, size=n)
+        method = ref + rng.normal(rng.uniform(-2, 2), rng.uniform(0.1, 3), size=n)
+        d = study.paired_difference(method, ref, confidence=confidence)
+        excludes = d['ci_low'] > 0 or d['ci_high'] < 0
+        assert (d['p'] < alpha) == excludes, d
+        assert d['p'] == pytest.approx(stats.ttest_rel(method, ref).pvalue, rel=1e-9)
+        seen[excludes] += 1
+    assert min(seen.values()) > 100, seen  # both outcomes were exercised
+
+
+def test_holm_by_hand(study):
+    assert study.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    # step-down with the running maximum, capped at 1
+    assert study.holm([0.04, 0.001, 0.5, 0.02]) == pytest.approx([0.08, 0.004, 0.5, 0.06])
+    assert study.holm([0.3, 0.6]) == pytest.approx([0.6, 0.6])
+    assert study.holm([0.02]) == [0.02] and study.holm([]) == []
+    # a comparison without a test counts as p = 1 and stays None
+    assert study.holm([0.01, None,
+                       0.04]) == [pytest.approx(0.03), None,
+                                  pytest.approx(0.08)]
+    with pytest.raises(ValueError, match='p-values'):
+        study.holm([0.1, 1.5])
+
+
+def test_holm_matches_statsmodels(study):
+    multipletests = pytest.importorskip(
+        'statsmodels.stats.multitest',
+        reason='statsmodels not installed (optional check)').multipletests
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 3, 6, 10):
+        for _ in range(20):
+            p = rng.uniform(0, 0.2, size=m)**rng.uniform(0.5, 2)
+            expected = multipletests(p, alpha=0.05, method='holm')[1]
+            assert study.holm(list(p)) == pytest.approx(list(expected), abs=1e-12)
 
 
 def test_paired_difference_edge_cases(study):
@@ -153,3 +200,124 @@ def test_paired_study_finish_with_one_method_reports_without_plot(
     out = capsys.readouterr().out
     assert 'no plot' in out and out.strip().splitlines()[-1].startswith('RESULT ')
     assert json.loads((tmp_path / 'report.json').read_text())['settings']['epochs'] == 1
+
+
+def _three_methods():
+    rng = np.random.default_rng(5)
+    base = rng.normal(90, 2, size=6)
+    return {
+        'student': dict(enumerate(base)),
+        'kd': dict(enumerate(base + 3 + rng.normal(0, 0.5, size=6))),
+        'vkd': dict(enumerate(base + 3.2 + rng.normal(0, 0.5, size=6)))
+    }
+
+
+def test_paired_report_holm_over_the_declared_family(study):
+    values = _three_methods()
+    rep = study.paired_report(
+        values, ('student', 'kd'), family=[('kd', 'student'), ('vkd', 'kd')])
+    diffs = rep['differences']
+    assert rep['family'] == [['kd', 'student'], ['vkd', 'kd']]
+    ps = [diffs['student']['kd']['p'], diffs['kd']['vkd']['p']]
+    assert [diffs['student']['kd']['p_holm'],
+            diffs['kd']['vkd']['p_holm']] == pytest.approx(study.holm(ps))
+    # VKD vs the student alone is shown but not tested: no p_holm, not in the family
+    assert diffs['student']['vkd']['p_holm'] is None
+    assert diffs['student']['vkd']['in_family'] is False
+    assert diffs['student']['kd']['in_family'] is True
+    json.loads(json.dumps(rep, allow_nan=False))
+    # default family: every computed comparison (3 here)
+    every = study.paired_report(values, ('student', 'kd'))
+    assert len(every['family']) == 3
+    p_all = [every['differences'][r][m]['p'] for m, r in every['family']]
+    assert [every['differences'][r][m]['p_holm']
+            for m, r in every['family']] == pytest.approx(study.holm(p_all))
+    # a pair whose method was not run (--methods) leaves the family of that run
+    two = {k: values[k] for k in ('student', 'kd')}
+    rep2 = study.paired_report(
+        two, ('student', 'kd'), family=[('kd', 'student'), ('vkd', 'kd')])
+    assert rep2['family'] == [['kd', 'student']]
+    d = rep2['differences']['student']['kd']
+    assert d['p_holm'] == pytest.approx(d['p'])  # a family of one: no adjustment
+
+
+def test_paired_report_rejects_a_family_pair_it_does_not_compute(study):
+    values = _three_methods()
+    with pytest.raises(ValueError, match='FAMILY pair'):
+        # student vs kd is reported the other way round (kd vs student)
+        study.paired_report(values, ('student', 'kd'), family=[('student', 'kd')])
+    with pytest.raises(ValueError, match='REFERENCES'):
+        study.paired_report(values, ('student', ), family=[('vkd', 'kd')])
+
+
+def test_check_family_stops_before_training(study):
+    refs, methods = ('student', 'kd'), ['teacher', 'student', 'kd', 'vkd']
+    study.check_family([('kd', 'student'), ('vkd', 'kd')], refs, methods)
+    study.check_family(None, refs, methods)
+    for bad, words in ((('vkd', 'teacher'), 'REFERENCES'), (('nc9', 'kd'), 'unknown'),
+                       (('student', 'kd'), 'other way'), (('vkd', ), 'pairs')):
+        with pytest.raises(SystemExit, match=words):
+            study.check_family([bad], refs, methods)
+
+
+def test_tables_and_plot_colours_use_the_adjusted_p(study, tmp_path):
+    values = _three_methods()
+    rep = study.paired_report(
+        values, ('student', 'kd'), family=[('kd', 'student'), ('vkd', 'kd')])
+    text = study.markdown_tables(rep, {}, 'top-1')
+    assert '| method | mean diff | 95 % CI | p | p_holm | p_wilcoxon | n |' in text
+    assert 'family of 2 comparisons' in text
+    kd = rep['differences']['student']['kd']
+    assert kd['p_holm'] < 0.05 and f'**{study.stats._fmt_p(kd["p_holm"])}**' in text
+    colour = study.plot.colour
+    assert colour(kd) == 'tab:green' and colour(kd, higher_is_better=False) == 'tab:red'
+    assert colour(rep['differences']['student']['vkd']) == 'tab:grey'  # descriptive
+    # significant before the adjustment, not after: blue
+    d = dict(mean=1.0, p=0.03, p_holm=0.06, in_family=True)
+    assert colour(d) == 'tab:blue' and colour(dict(d, p_holm=0.04)) == 'tab:green'
+    study.plot_paired(rep, {}, str(tmp_path / 'p.png'), 'title', 'top-1')
+    assert (tmp_path / 'p.png').stat().st_size > 5000
+
+
+@pytest.mark.parametrize('script', ['digits_kd', 'digits_det', 'digits_gan'])
+def test_every_study_declares_a_valid_family(study, load_tool, script):
+    tool = load_tool(f'tools/benchmark/{script}.py')
+    assert tool.STUDY['family'] is tool.FAMILY and tool.FAMILY
+    study.check_family(tool.FAMILY, tool.REFERENCES, list(tool.CONFIGS))
+
+
+def test_digits_kd_runs_the_nc_components_against_logit_kd(load_tool):
+    tool = load_tool('tools/benchmark/digits_kd.py')
+    assert tool.parse_args(
+        ['--out', 'x']).methods == ['student', 'kd', 'vkd', 'nckd', 'nc1', 'nc2', 'nc3']
+    assert tool.FAMILY == [('kd', 'student'), ('vkd', 'kd'), ('nckd', 'kd'),
+                           ('nc1', 'kd'), ('nc2', 'kd'), ('nc3', 'kd')]
+    for i in (1, 2, 3):
+        assert tool.CONFIGS[f'nc{i}'].endswith(f'_digits_nc{i}-only.py')
+
+
+def test_detection_report_recomputed_from_the_per_seed_ap(study):
+    """docs/studies.md / README: the detection table, recomputed from the per-seed AP
+    (seeds 0-4, 0.1 AP) printed in docs/studies.md, with its family of three."""
+    ap = {
+        'baseline': [5.8, 4.8, 5.0, 5.3, 9.5],
+        'vkd': [5.9, 6.3, 5.7, 5.8, 6.4],
+        'token_matching': [3.3, 2.8, 3.5, 3.7, 2.9]
+    }
+    rep = study.paired_report({
+        m: dict(enumerate(v))
+        for m, v in ap.items()
+    }, ('baseline', 'token_matching'),
+                              family=[('vkd', 'baseline'), ('token_matching', 'baseline'),
+                                      ('vkd', 'token_matching')])
+    got = {(m, r): d for r, diffs in rep['differences'].items() for m, d in diffs.items()}
+    expected = {  # mean, CI, p, p_holm as printed in docs/studies.md
+        ('vkd', 'baseline'): (-0.06, -2.26, 2.14, 0.943, 0.943),
+        ('token_matching', 'baseline'): (-2.84, -5.50, -0.18, 0.041, 0.082),
+        ('vkd', 'token_matching'): (2.78, 1.93, 3.63, 0.0008, 0.002),
+    }
+    for key, (mean, lo, hi, p, p_holm) in expected.items():
+        d = got[key]
+        assert (d['mean'], d['ci_low'], d['ci_high']) == pytest.approx((mean, lo, hi),
+                                                                       abs=0.005), key
+        assert (d['p'], d['p_holm']) == pytest.approx((p, p_holm), abs=5e-4), key

@@ -17,11 +17,13 @@ seed differ only by the distillation. A method is then compared with a reference
 (the student alone, logit KD) through the **paired differences**
 ``d_s = metric(method, s) - metric(reference, s)`` over the seeds both have finished:
 
-* mean difference and its 95 % confidence interval from the t distribution,
-  ``mean(d) +- t_{0.975, n-1} * sd(d) / sqrt(n)`` (sd with ``ddof=1``);
-* the paired t-test p-value (``scipy.stats.ttest_rel``, two-sided), and from 10 seeds
-  on also the Wilcoxon signed-rank p-value (``scipy.stats.wilcoxon``, two-sided),
-  which is then the reported ``p``: it does not assume normal differences.
+* one test per comparison, the paired t-test: mean difference, its 95 % confidence
+  interval ``mean(d) +- t_{0.975, n-1} * sd(d) / sqrt(n)`` (sd with ``ddof=1``) and
+  the two-sided p-value, all from the same t statistic, so ``p < 0.05`` exactly when
+  the interval excludes 0; the Wilcoxon signed-rank p-value is an extra column
+  (``p_wilcoxon``) that decides nothing;
+* each study names its family of comparisons (the script's ``FAMILY``) and reports
+  Holm-adjusted p-values over it (``p_holm``), which the tables and the plot use.
 
 Per method the table shows ``mean +- sample sd`` (``ddof=1``).
 
@@ -29,17 +31,17 @@ Results are appended to a JSONL file, one line per finished run (method, seed, t
 study's settings, metrics, seconds); a restarted study reads it back and skips every
 run whose method, seed and settings are already there.
 """
-from .paired_study import PairedStudy, study_parser
+from .paired_study import PairedStudy, check_family, study_parser
 from .plot import plot_paired
 from .results import Progress, ResultsFile
 from .runs import (apply_overrides, paired_streams_configured, run_config, run_configs,
                    train_command, unpaired_warning)
-from .stats import markdown_tables, mean_sd, paired_difference, paired_report
+from .stats import holm, markdown_tables, mean_sd, paired_difference, paired_report
 from .timing import interleaved_ratio
 
 __all__ = [
-    'PairedStudy', 'study_parser', 'plot_paired', 'Progress', 'ResultsFile',
-    'apply_overrides', 'paired_streams_configured', 'run_config', 'run_configs',
-    'train_command', 'unpaired_warning', 'markdown_tables', 'mean_sd',
+    'PairedStudy', 'check_family', 'study_parser', 'holm', 'plot_paired', 'Progress',
+    'ResultsFile', 'apply_overrides', 'paired_streams_configured', 'run_config',
+    'run_configs', 'train_command', 'unpaired_warning', 'markdown_tables', 'mean_sd',
     'paired_difference', 'paired_report', 'interleaved_ratio'
 ]

@@ -4,7 +4,8 @@ A script declares what is its own (the ``CONFIGS`` table, labels, references, th
 budget arguments, the header of its report) and leaves the rest to this module::
 
     STUDY = dict(name='digits_kd', configs=CONFIGS, labels=LABELS,
-                 references=('student', 'kd'), metric='accuracy/top1')
+                 references=('student', 'kd'), metric='accuracy/top1',
+                 family=[('kd', 'student'), ('vkd', 'kd')])
     args = study_parser(__doc__, 'digits_kd', METHODS, seeds=10).parse_args(argv)
     study = PairedStudy(args, settings=('epochs', ), **STUDY)
     teacher = study.train_once('teacher', 0, describe=top1)
@@ -21,7 +22,7 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from .plot import plot_paired
 from .results import Progress, ResultsFile
@@ -80,6 +81,31 @@ def study_parser(description: str,
     return p
 
 
+def check_family(family: Optional[Sequence[Tuple[str, str]]], references: Sequence[str],
+                 methods: Sequence[str]) -> None:
+    """Stop before any training when a ``FAMILY`` pair ``(method, reference)`` is not a
+    comparison the report makes: the reference must be one of ``references``, the
+    method another known method, and not a reference listed before it (that
+    comparison is reported the other way round)."""
+    if family is None:
+        return
+    references = list(references)
+    for pair in family:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise SystemExit(f'FAMILY: entries must be (method, reference) pairs, got '
+                             f'{pair!r}')
+        m, ref = pair
+        if ref not in references:
+            raise SystemExit(f'FAMILY pair ({m!r}, {ref!r}): the reference must be one '
+                             f'of the REFERENCES {tuple(references)}')
+        if m not in methods or m == ref:
+            raise SystemExit(f'FAMILY pair ({m!r}, {ref!r}): unknown method {m!r} '
+                             f'(known: {", ".join(methods)})')
+        if m in references and references.index(m) < references.index(ref):
+            raise SystemExit(f'FAMILY pair ({m!r}, {ref!r}) is reported the other way '
+                             f'round: write ({ref!r}, {m!r})')
+
+
 class PairedStudy:
     """Seeds x methods of shipped configs, compared by paired differences.
 
@@ -89,6 +115,11 @@ class PairedStudy:
         configs (dict): method or once-trained model -> config path.
         labels (dict): method -> label of the tables and the plot.
         references (seq of str): the methods every other one is compared with.
+        family (seq of (method, reference)): the comparisons the study tests, its
+            ``FAMILY``: the report gives their Holm-adjusted p-values (``p_holm``),
+            which decide; the other comparisons are descriptive. ``None``: every
+            method against every reference. Pairs with a method not in ``--methods``
+            leave the family of that run.
         metric (str): the validation metric compared (a key of the runner's metrics).
         settings (seq of str): the arguments (``args`` attributes) that make two
             runs comparable besides method and seed (budget, data, teacher); a
@@ -111,9 +142,12 @@ class PairedStudy:
                  settings: Sequence[str],
                  once: Sequence[str] = ('teacher', ),
                  scale: float = 1.0,
-                 jobs: int = 2):
+                 jobs: int = 2,
+                 family: Optional[Sequence[Tuple[str, str]]] = None):
         self.name, self.args, self.configs = name, args, configs
         self.labels, self.references = labels, tuple(references)
+        self.family = None if family is None else [tuple(p) for p in family]
+        check_family(self.family, self.references, [m for m in configs])
         self.metric, self.scale = metric, scale
         self.methods = list(args.methods)
         import torch
@@ -263,7 +297,8 @@ class PairedStudy:
         ``--show-commands``: nothing was trained)."""
         if self.show_commands:
             return None
-        report = paired_report(self.values(self.metric), self.references)
+        report = paired_report(
+            self.values(self.metric), self.references, family=self.family)
         table = markdown_tables(
             report, self.labels, table_metric, digits=digits, extra=extra)
         out = self.args.out
@@ -296,6 +331,7 @@ class PairedStudy:
                     common,
                     methods=report['methods'],
                     differences=report['differences'],
+                    family=report['family'],
                     plot=self.args.plot,
                     total_s=round(total, 1))),
             flush=True)

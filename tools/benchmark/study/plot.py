@@ -8,6 +8,18 @@ import numpy as np
 from .stats import _fmt_p
 
 
+def colour(d: dict, higher_is_better: bool = True, alpha: float = 0.05) -> str:
+    """Colour of one paired difference ``d`` (a ``paired_report`` entry): decided by
+    its Holm-adjusted p-value, ``'tab:green'`` / ``'tab:red'`` significantly better /
+    worse (``p_holm < alpha``), ``'tab:blue'`` not significant, ``'tab:grey'`` outside
+    the study's family (no ``p_holm``: descriptive only)."""
+    if not d.get('in_family', True):
+        return 'tab:grey'
+    if d.get('p_holm') is None or d['p_holm'] >= alpha:
+        return 'tab:blue'
+    return 'tab:green' if (d['mean'] > 0) == higher_is_better else 'tab:red'
+
+
 def plot_paired(report: dict,
                 labels: Dict[str, str],
                 path: str,
@@ -15,7 +27,10 @@ def plot_paired(report: dict,
                 metric: str,
                 higher_is_better: bool = True) -> str:
     """One panel per reference: each method's mean paired difference with its 95 %
-    CI (t-based) as a horizontal error bar, the p-value written next to it."""
+    CI (paired t) as a horizontal error bar and its Holm-adjusted p-value written next
+    to it. Colour: green / red = significantly better / worse (``p_holm < 0.05``), blue
+    = not significant, grey = outside the study's family (descriptive only, its
+    unadjusted p written)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -35,9 +50,9 @@ def plot_paired(report: dict,
             if d['ci_low'] is None:
                 ax.plot(d['mean'], y, 'o', color='grey')
                 continue
-            good = (d['mean'] > 0) == higher_is_better
-            sig = d['p'] is not None and d['p'] < 0.05
-            color = ('tab:green' if good else 'tab:red') if sig else 'tab:blue'
+            color = colour(d, higher_is_better)
+            note = f'p_holm={_fmt_p(d.get("p_holm"))}' if d.get('in_family', True) \
+                else f'p={_fmt_p(d["p"])} (not in family)'
             ax.errorbar(
                 d['mean'],
                 y,
@@ -46,7 +61,7 @@ def plot_paired(report: dict,
                 color=color,
                 capsize=4)
             ax.annotate(
-                f'p={_fmt_p(d["p"])}', (d['ci_high'], y),
+                note, (d['ci_high'], y),
                 xytext=(4, 3),
                 textcoords='offset points',
                 fontsize=7)
@@ -59,8 +74,9 @@ def plot_paired(report: dict,
             f'vs {labels.get(ref, ref)}\n({n} paired seeds, 95 % t-CI)', fontsize=9)
         ax.margins(x=0.25)
     fig.suptitle(
-        title + '\ngreen / red: significantly better / worse (p < 0.05; Wilcoxon '
-        'from 10 seeds, else paired t), blue: not significant',
+        title + f'\ngreen / red: significantly better / worse (paired t, Holm over the '
+        f'family of {len(report.get("family") or [])}: p_holm < 0.05), blue: not '
+        'significant, grey: outside the family',
         fontsize=9)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)

@@ -1,6 +1,6 @@
 """Paired statistics and their markdown tables (docs/studies.md)."""
 import math
-from typing import Dict, Iterable, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,15 +16,23 @@ def mean_sd(values: Sequence[float]):
 
 def paired_difference(method: Sequence[float],
                       reference: Sequence[float],
-                      confidence: float = 0.95,
-                      wilcoxon_from: int = 10) -> dict:
-    """Paired comparison of two equally long, seed-aligned lists.
+                      confidence: float = 0.95) -> dict:
+    """Paired comparison of two equally long, seed-aligned lists: one test, the
+    paired t-test, gives the mean difference, its interval and its p-value.
 
-    Returns ``dict(n, mean, sd, ci_low, ci_high, p_t, p_wilcoxon, p, test)`` for
-    ``d = method - reference``: ``p`` is the Wilcoxon signed-rank p-value when
-    ``n >= wilcoxon_from`` and the paired t-test's otherwise (``test`` names it).
-    With ``n < 2`` the interval and p-values are ``None``. All differences equal:
-    the interval is that value; the t-test p is 1 when it is 0, else 0 (an exact,
+    For ``d = method - reference`` (``n`` seeds) returns
+    ``dict(n, mean, sd, ci_low, ci_high, p, test, p_wilcoxon)``:
+
+    * ``mean`` and ``sd`` (``ddof=1``) of ``d``; ``se = sd / sqrt(n)``;
+    * ``ci_low, ci_high = mean -+ t_{(1 + confidence) / 2, n-1} * se``;
+    * ``p``: two-sided paired t-test, ``2 * P(T_{n-1} > |mean| / se)`` (what
+      ``scipy.stats.ttest_rel`` gives). Interval and p come from the same t statistic,
+      so ``p < 1 - confidence`` exactly when the interval excludes 0;
+    * ``p_wilcoxon``: the Wilcoxon signed-rank p-value (two-sided), an extra column
+      that assumes no normality; it decides nothing in the report.
+
+    With ``n < 2`` interval and p-values are ``None``. All differences equal (``sd =
+    0``): the interval is that value, ``p`` is 1 when it is 0, else 0 (an exact,
     zero-variance difference); Wilcoxon gives 1 for all-zero differences.
     """
     a = np.asarray(list(method), dtype=float)
@@ -32,6 +40,8 @@ def paired_difference(method: Sequence[float],
     if a.shape != b.shape:
         raise ValueError(f'paired_difference needs seed-aligned lists of equal '
                          f'length, got {a.size} and {b.size}')
+    if not 0 < confidence < 1:
+        raise ValueError(f'confidence must be in (0, 1), got {confidence}')
     d = a - b
     n = int(d.size)
     out = dict(
@@ -40,41 +50,69 @@ def paired_difference(method: Sequence[float],
         sd=float(d.std(ddof=1)) if n > 1 else float('nan'),
         ci_low=None,
         ci_high=None,
-        p_t=None,
-        p_wilcoxon=None,
         p=None,
-        test=None)
+        test='paired t',
+        p_wilcoxon=None)
     if n < 2:
         return out
     from scipy import stats
-    sd = out['sd']
+    mean, sd = out['mean'], out['sd']
     if sd == 0:
-        out.update(
-            ci_low=out['mean'], ci_high=out['mean'], p_t=1.0 if out['mean'] == 0 else 0.0)
+        out.update(ci_low=mean, ci_high=mean, p=1.0 if mean == 0 else 0.0)
     else:
-        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+        se = sd / math.sqrt(n)
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
         out.update(
-            ci_low=out['mean'] - half,
-            ci_high=out['mean'] + half,
-            p_t=float(stats.ttest_rel(a, b).pvalue))
-    out['p'], out['test'] = out['p_t'], 'paired t'
-    if n >= wilcoxon_from:
-        if np.all(d == 0):
-            pw = 1.0
-        else:
-            pw = float(stats.wilcoxon(a, b, alternative='two-sided').pvalue)
-        out.update(p_wilcoxon=pw, p=pw, test='Wilcoxon')
+            ci_low=mean - half,
+            ci_high=mean + half,
+            p=float(2 * stats.t.sf(abs(mean) / se, n - 1)))
+    if np.all(d == 0):
+        out['p_wilcoxon'] = 1.0
+    else:
+        out['p_wilcoxon'] = float(stats.wilcoxon(a, b, alternative='two-sided').pvalue)
     return out
 
 
-def paired_report(values: Dict[str, Dict[int, float]], references: Iterable[str]) -> dict:
-    """Per-method summary and paired differences to each reference method.
+def holm(pvalues: Sequence[Optional[float]]) -> List[Optional[float]]:
+    """Holm's step-down adjustment of a family of ``m`` p-values (Holm 1979).
+
+    Sorted ascending, ``p_(i)`` becomes ``max_{j <= i} min(1, (m - j + 1) p_(j))``;
+    rejecting where the adjusted value is below alpha controls the family-wise error
+    rate at alpha. A ``None`` (a comparison without a test, e.g. fewer than 2 seeds)
+    still counts in ``m`` as ``p = 1`` and stays ``None``. E.g. ``[0.01, 0.04, 0.03] ->
+    [0.03, 0.06, 0.06]``.
+    """
+    m = len(pvalues)
+    filled = [1.0 if p is None else float(p) for p in pvalues]
+    for p in filled:
+        if not 0 <= p <= 1:
+            raise ValueError(f'holm: p-values must be in [0, 1], got {p}')
+    order = sorted(range(m), key=lambda i: filled[i])
+    adjusted, running = [None] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * filled[i]))
+        adjusted[i] = running
+    return [None if p is None else a for p, a in zip(pvalues, adjusted)]
+
+
+def paired_report(values: Dict[str, Dict[int, float]],
+                  references: Iterable[str],
+                  family: Optional[Iterable[Tuple[str, str]]] = None) -> dict:
+    """Per-method summary, paired differences to each reference method, and the
+    Holm adjustment over the study's family of comparisons.
 
     ``values[method][seed] = metric``. Returns
     ``dict(methods={m: dict(mean, sd, n, seeds)},
-    differences={ref: {m: paired_difference(...) + seeds}})``; a difference uses the
-    seeds that both the method and the reference have finished. A reference is not
-    compared again with the references before it (its mirror image is there).
+    differences={ref: {m: paired_difference(...) + seeds, p_holm, in_family}},
+    family=[[method, reference], ...])``; a difference uses the seeds that both the
+    method and the reference have finished. A reference is not compared again with
+    the references before it (its mirror image is there).
+
+    ``family``: the ``(method, reference)`` comparisons the study tests (its
+    ``FAMILY``); ``None``: every difference computed here. Pairs with a method not in
+    ``values`` (not run, e.g. ``--methods``) leave the family; each other pair must be
+    a computed difference (``ValueError`` otherwise). ``p_holm`` is Holm's adjusted
+    ``p`` over the family (:func:`holm`); ``None`` outside it (descriptive only).
     """
     references = list(references)
     report = dict(methods={}, differences={})
@@ -94,6 +132,32 @@ def paired_report(values: Dict[str, Dict[int, float]], references: Iterable[str]
             res['seeds'] = seeds
             diffs[m] = res
         report['differences'][ref] = diffs
+    if family is None:
+        pairs = [(m, ref) for ref, diffs in report['differences'].items() for m in diffs]
+    else:
+        pairs = []
+        for pair in family:
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise ValueError(f'FAMILY entries must be (method, reference) pairs, '
+                                 f'got {pair!r}')
+            m, ref = pair
+            if m not in values or ref not in values:
+                continue  # not run in this study (--methods)
+            if m not in report['differences'].get(ref, {}):
+                raise ValueError(
+                    f'FAMILY pair ({m!r}, {ref!r}) is not a computed comparison: the '
+                    f'reference must be one of the REFERENCES {tuple(references)} and '
+                    f'not the mirror image of another pair')
+            if (m, ref) not in pairs:
+                pairs.append((m, ref))
+    adjusted = holm([report['differences'][ref][m]['p'] for m, ref in pairs])
+    for ref, diffs in report['differences'].items():
+        for m, d in diffs.items():
+            d['in_family'] = (m, ref) in pairs
+            d['p_holm'] = None
+    for (m, ref), p_holm in zip(pairs, adjusted):
+        report['differences'][ref][m]['p_holm'] = p_holm
+    report['family'] = [list(pair) for pair in pairs]
     return _no_nan(report)
 
 
@@ -124,8 +188,9 @@ def markdown_tables(report: dict,
                     metric: str,
                     digits: int = 2,
                     extra: Optional[Dict[str, Dict[str, str]]] = None) -> str:
-    """The per-method table (``mean +- sd``) and one paired-difference table per
-    reference, as markdown. ``extra[method][column] = text`` adds columns."""
+    """The per-method table (``mean +- sd``), one paired-difference table per
+    reference and a note on the family, as markdown. ``extra[method][column] = text``
+    adds columns. The tables mark in bold the comparisons with ``p_holm < 0.05``."""
     extra = extra or {}
     cols = list(dict.fromkeys(c for row in extra.values() for c in row))
     lines = [
@@ -142,11 +207,26 @@ def markdown_tables(report: dict,
         lines += [
             '', f'Paired difference to **{labels.get(ref, ref)}** '
             f'(method - reference, same seeds):', '',
-            '| method | mean diff | 95 % CI | p | test | n |', '|---|---|---|---|---|---|'
+            '| method | mean diff | 95 % CI | p | p_holm | p_wilcoxon | n |',
+            '|---|---|---|---|---|---|---|'
         ]
         for m, d in diffs.items():
             ci = '-' if d['ci_low'] is None else \
                 f'[{_fmt(d["ci_low"], digits)}, {_fmt(d["ci_high"], digits)}]'
+            holm_p = _fmt_p(d.get('p_holm'))
+            if d.get('p_holm') is not None and d['p_holm'] < 0.05:
+                holm_p = f'**{holm_p}**'
             lines.append(f'| {labels.get(m, m)} | {_fmt(d["mean"], digits)} | {ci} | '
-                         f'{_fmt_p(d["p"])} | {d["test"] or "-"} | {d["n"]} |')
+                         f'{_fmt_p(d["p"])} | {holm_p} | {_fmt_p(d.get("p_wilcoxon"))} | '
+                         f'{d["n"]} |')
+    family = report.get('family')
+    if family is not None and any(report['differences'].values()):
+        names = '; '.join(f'{labels.get(m, m)} vs {labels.get(r, r)}' for m, r in family)
+        lines += [
+            '', f'p: paired t-test, from the same t statistic as the 95 % CI (p < 0.05 '
+            f'exactly when the CI excludes 0). p_holm: Holm-adjusted over the study\'s '
+            f'family of {len(family)} comparisons ({names}); it decides (bold: p_holm '
+            f'< 0.05); \'-\': outside the family, descriptive only. p_wilcoxon: '
+            f'Wilcoxon signed-rank test, for reference.'
+        ]
     return '\n'.join(lines)
