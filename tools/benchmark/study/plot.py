@@ -20,6 +20,11 @@ def colour(d: dict, higher_is_better: bool = True, alpha: float = 0.05) -> str:
     return 'tab:green' if (d['mean'] > 0) == higher_is_better else 'tab:red'
 
 
+def _p_note(name: str, p) -> str:
+    text = _fmt_p(p)
+    return f'{name} {text}' if text.startswith('<') else f'{name}={text}'
+
+
 def plot_paired(report: dict,
                 labels: Dict[str, str],
                 path: str,
@@ -51,8 +56,8 @@ def plot_paired(report: dict,
                 ax.plot(d['mean'], y, 'o', color='grey')
                 continue
             color = colour(d, higher_is_better)
-            note = f'p_holm={_fmt_p(d.get("p_holm"))}' if d.get('in_family', True) \
-                else f'p={_fmt_p(d["p"])} (not in family)'
+            note = _p_note('p_holm', d.get('p_holm')) if d.get('in_family', True) \
+                else _p_note('p', d['p']) + ' (not in family)'
             ax.errorbar(
                 d['mean'],
                 y,
@@ -72,7 +77,7 @@ def plot_paired(report: dict,
         ax.set_xlabel(f'{metric}: method - reference')
         ax.set_title(
             f'vs {labels.get(ref, ref)}\n({n} paired seeds, 95 % t-CI)', fontsize=9)
-        ax.margins(x=0.25)
+        ax.margins(x=0.3)
     fig.suptitle(
         title + f'\ngreen / red: significantly better / worse (paired t, Holm over the '
         f'family of {len(report.get("family") or [])}: p_holm < 0.05), blue: not '
