@@ -279,7 +279,8 @@ def test_tables_and_plot_colours_use_the_adjusted_p(study, tmp_path):
     assert (tmp_path / 'p.png').stat().st_size > 5000
 
 
-@pytest.mark.parametrize('script', ['digits_kd', 'digits_det', 'digits_gan'])
+@pytest.mark.parametrize('script',
+                         ['digits_kd', 'digits_det', 'digits_gan', 'digits_deit'])
 def test_every_study_declares_a_valid_family(study, load_tool, script):
     tool = load_tool(f'tools/benchmark/{script}.py')
     assert tool.STUDY['family'] is tool.FAMILY and tool.FAMILY
