@@ -252,7 +252,7 @@ def vidt_converted(tmp_path_factory, load_tool, digits_coco_root):
     try:
         main([
             VIDT,
-            str(tmp / 'vidt.pth'), '--num-classes', '10', '--projectors',
+            str(tmp / 'vidt.pth'), '--num-classes', '10', '--config', cfg, '--projectors',
             str(tmp / 'vkd_state.pth'), '--projectors-config', vkd_cfg
         ])
     finally:
@@ -452,6 +452,15 @@ def test_vidt_unknown_and_missing_entries_name_the_file(vidt_converted, tmp_path
     raises(CheckpointError,
            lambda: _vidt_model(vidt_converted['cfg'], str(tmp_path / 'nodet_ours.pth')),
            'nodet_ours.pth', 'reference_points_fc.weight')
+    # --config: the conversion itself refuses a file that does not fit the config
+    raises(
+        CheckpointError, lambda: main([
+            str(tmp_path / 'nodet.pth'),
+            str(tmp_path / 'o.pth'), '--num-classes', '10', '--config', vidt_converted[
+                'cfg']
+        ]), 'nodet.pth', 'reference_points_fc.weight', 'vidt_digits.py')
+    assert 'fits' in vidt_converted['log'] and 'vidt_digits.py (strict)' in \
+        vidt_converted['log']
 
 
 def test_custom_swin_arch_is_checked(raises):

@@ -1,11 +1,15 @@
 """Convert a ViDT reference-implementation checkpoint to mmkd_ext's ``ViDT`` names.
 
     python tools/model_converters/vidt_to_mmkd.py vidt_nano_50.pth \
-        checkpoints/vidt_swin_nano_mmkd.pth
+        checkpoints/vidt_swin_nano_mmkd.pth \
+        --config configs/vidt/vidt_swin-nano_50e_coco.py
     python tools/model_converters/vidt_to_mmkd.py --reverse epoch_50.pth vidt_ref.pth
 
 The output (``dict(state_dict=...)``) loads with ``load_from`` / ``model.teacher_ckpt``
-into ``configs/vidt/vidt_swin-nano_50e_coco.py`` (use the matching Swin size). The
+into ``configs/vidt/vidt_swin-nano_50e_coco.py`` (use the matching Swin size;
+``--config`` loads the result strictly into that config's detector before writing it,
+so a file of another size fails here, naming the file and the entries, where
+``tools/test.py``'s ``load_from`` would only warn). The
 91-way class branches (COCO ids) become MMDet's 80 contiguous labels; the entries the
 reference never uses are dropped (listed in
 ``mmkd_ext.models.detectors.vidt_weights.REFERENCE_UNUSED``). Without converting, a
@@ -109,6 +113,28 @@ def write_projectors(projectors, detector, out, config, orthogonal_map, src):
     return state
 
 
+def check_against_config(state, config, src):
+    """Load the converted detector strictly into the detector of ``config`` (MMEngine's
+    ``load_from``, which ``tools/test.py`` uses, would only warn about a misfit)."""
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    cfg = Config.fromfile(config)
+    model_cfg = cfg.model
+    if 'architecture' in model_cfg:  # a distillation config: its student
+        model_cfg = model_cfg.architecture
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(model_cfg)
+    ckpt.load_state_dict_strict(
+        model,
+        state,
+        'src',
+        src,
+        allowed_missing=(r'relative_position_index$', ),
+        layout=f'vidt_reference as {osp.relpath(config, REPO)}')
+    print_log(f'{src} fits {osp.relpath(config, REPO)} (strict)', logger='current')
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
@@ -119,6 +145,11 @@ def main(argv=None):
     p.add_argument('--num-classes', type=int, default=80)
     p.add_argument(
         '--reverse', action='store_true', help='ours -> the complete reference layout')
+    p.add_argument(
+        '--config',
+        help='detector config the result must fit: loaded strictly before writing '
+        '(e.g. configs/vidt/vidt_swin-nano_50e_coco.py; tools/test.py alone only '
+        'warns about missing / unexpected entries)')
     p.add_argument(
         '--projectors',
         metavar='OUT',
@@ -143,6 +174,8 @@ def main(argv=None):
         out = dict(
             state_dict=vidt_weights.convert_vidt_reference(state, a.num_classes, 'src',
                                                            a.src))
+        if a.config:
+            check_against_config(out['state_dict'], a.config, a.src)
         if a.projectors:
             projectors = vkd.split_vkd_projectors(state)[1]
             if not projectors:
