@@ -46,18 +46,15 @@ import argparse
 import copy
 import os
 import os.path as osp
-import sys
 from collections import OrderedDict
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.logging import print_log
 
-import torch  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-
-import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.models.detectors import vidt_vkd_weights as vkd  # noqa: E402
-from mmkd_ext.models.detectors import vidt_weights  # noqa: E402
-from mmkd_ext.models.utils import checkpoint as ckpt  # noqa: E402
+import mmkd_ext  # noqa: F401
+from mmkd_ext.models.detectors import vidt_vkd_weights as vkd
+from mmkd_ext.models.detectors import vidt_weights
+from mmkd_ext.models.utils import checkpoint as ckpt
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VKD_CONFIG = 'configs/vkd/vkd_vidt-swin-nano_vidt-swin-base_50e_coco.py'

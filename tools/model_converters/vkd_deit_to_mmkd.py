@@ -22,17 +22,14 @@ time the classifier returns the mean of its two heads, as the reference does.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-
-import mmkd_ext  # noqa: E402,F401
-from mmkd_ext.models.backbones import vkd_deit_weights as vkd  # noqa: E402
-from mmkd_ext.models.utils import checkpoint as ckpt  # noqa: E402
+import mmkd_ext  # noqa: F401
+from mmkd_ext.models.backbones import vkd_deit_weights as vkd
+from mmkd_ext.models.utils import checkpoint as ckpt
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
