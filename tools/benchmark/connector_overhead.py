@@ -14,7 +14,16 @@
    backward, AdamW step; the linear and the orthogonal step alternate (ABBA) in the same
    process on the same batch, ``--step-repeats`` pairs; reported: the median of the
    per-pair time ratios with its distribution-free 95 % CI
-   (``study.interleaved_ratio``; >= 6 pairs for a CI).
+   (``study.interleaved_ratio``; >= 6 pairs for a CI). ``--step-ci-target 0.005``
+   adds pairs until the CI's half-width is 0.5 % of the ratio (or
+   ``--step-max-pairs``). On a shared CPU use ``--clock cpu --threads 1`` (process CPU
+   time of one thread: other processes' load barely moves it).
+3. Profile (``--profile``): one full step per projector under ``torch.profiler`` (CPU),
+   the step split into labelled parts (teacher, student, projector, loss, backward,
+   optimizer) and the projector's own map (``gram_factor``), forward and backward (the
+   autograd nodes its forward created, matched by sequence number) in ms and as a
+   share of the step; ``--profile-table`` also prints the top operators. Shares are
+   robust to machine load, absolute times are not.
 
 The numbers are measurements of the device they ran on (``RESULT`` names it): a CPU
 ratio is not comparable with the paper's GPU figure (+36 % training time for the
@@ -25,6 +34,9 @@ Prints a markdown table, then one line ``RESULT <json>`` with the ratios to nn.L
 
     python tools/benchmark/connector_overhead.py --quick            # a minute on CPU
     python tools/benchmark/connector_overhead.py --quick --step --step-repeats 11
+    python tools/benchmark/connector_overhead.py --no-table --profile --threads 1
+    python tools/benchmark/connector_overhead.py --no-table --step --clock cpu \
+        --threads 1 --step-repeats 12 --step-ci-target 0.005
     python tools/benchmark/connector_overhead.py --shapes 256x192x3024 --maps polar linear
 """
 import argparse
@@ -162,6 +174,12 @@ def build_step_models(device, img_size):
 
 
 def distill_step_factory(student, teacher, heads, projector, device):
+    """One DeiT-tiny <- RegNetY-160 step (CE + KL + VKD, backward, AdamW); its parts run
+    under ``record_function`` labels (``teacher``, ``student``, ``projector``, ``loss``,
+    ``backward``, ``optimizer``) that :func:`profile_steps` reads (a label costs
+    microseconds, the same in both arms)."""
+    from torch.profiler import record_function
+
     from mmkd_ext.models.connectors import FeatureStandardizer
     from mmkd_ext.models.losses import VKDLoss
     norm, vkd = FeatureStandardizer('sample'), VKDLoss()
@@ -170,31 +188,79 @@ def distill_step_factory(student, teacher, heads, projector, device):
     opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.05)
 
     def step(x, y):
-        opt.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            t_feat = teacher.forward_head(teacher.forward_features(x), pre_logits=True)
-            t_logits = teacher.get_classifier()(t_feat)
-        tokens = student(x)[-1]  # (N, 2 + HW, 192) after the final norm
-        cls_logits, dist_logits = heads['cls'](tokens[:, 0]), heads['dist'](tokens[:, 1])
-        s_feat = tokens[:, 2:].mean(dim=1)
-        loss = nn.functional.cross_entropy(cls_logits, y) + nn.functional.kl_div(
-            dist_logits.log_softmax(-1),
-            t_logits.log_softmax(-1),
-            log_target=True,
-            reduction='batchmean') + vkd(projector(s_feat), norm(t_feat))
-        loss.backward()
-        opt.step()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
+        with record_function('step'):
+            opt.zero_grad(set_to_none=True)
+            with record_function('teacher'), torch.no_grad():
+                t_feat = teacher.forward_head(
+                    teacher.forward_features(x), pre_logits=True)
+                t_logits = teacher.get_classifier()(t_feat)
+            with record_function('student'):
+                tokens = student(x)[-1]  # (N, 2 + HW, 192) after the final norm
+                cls_logits = heads['cls'](tokens[:, 0])
+                dist_logits = heads['dist'](tokens[:, 1])
+                s_feat = tokens[:, 2:].mean(dim=1)
+            with record_function('projector'):
+                s_proj = projector(s_feat)
+            with record_function('loss'):
+                loss = nn.functional.cross_entropy(cls_logits, y) + \
+                    nn.functional.kl_div(
+                        dist_logits.log_softmax(-1),
+                        t_logits.log_softmax(-1),
+                        log_target=True,
+                        reduction='batchmean') + vkd(s_proj, norm(t_feat))
+            with record_function('backward'):
+                loss.backward()
+            with record_function('optimizer'):
+                opt.step()
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
 
     return step
 
 
-def step_table(args, device):
-    """Direct measurement: full distillation steps with the linear and with each
-    orthogonal projector, interleaved (ABBA) in the same process on the same inputs;
-    the median of the per-repeat time ratios and its distribution-free 95 % CI."""
+def _median_ci(ratios, confidence=0.95):
+    """Distribution-free CI of the median (binomial order statistics, as
+    ``study.interleaved_ratio``); (None, None) below 6 values at 95 %."""
+    from scipy import stats
+    r, n = sorted(ratios), len(ratios)
+    k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5)) if n >= 2 else 0
+    return (r[k - 1], r[n - k]) if k >= 1 else (None, None)
+
+
+def paired_ratio(fn_a, fn_b, repeats, clock, ci_target=None, max_pairs=200):
+    """``study.interleaved_ratio`` over ``repeats`` pairs (ABBA, one warm-up pair);
+    with ``ci_target`` (relative half-width of the 95 % CI, e.g. 0.005) further pairs,
+    two at a time, until the CI is that narrow or ``max_pairs`` pairs ran (the
+    half-width reached is reported either way)."""
     from study import interleaved_ratio
+    res = interleaved_ratio(fn_a, fn_b, repeats=repeats, warmup=1, clock=clock)
+    ratios, ta, tb = list(res['ratios']), [res['median_a']], [res['median_b']]
+    while ci_target is not None and len(ratios) < max_pairs:
+        lo, hi = _median_ci(ratios)
+        if lo is not None and (hi - lo) / 2 / statistics.median(ratios) <= ci_target:
+            break
+        more = interleaved_ratio(fn_a, fn_b, repeats=2, warmup=0, clock=clock)
+        ratios += more['ratios']
+        ta.append(more['median_a'])
+        tb.append(more['median_b'])
+        print(
+            f'    {len(ratios)} pairs: median {statistics.median(ratios):.4f}',
+            file=sys.stderr,
+            flush=True)
+    lo, hi = _median_ci(ratios)
+    med = statistics.median(ratios)
+    return dict(
+        ratio=med,
+        ci_low=lo,
+        ci_high=hi,
+        halfwidth=None if lo is None else (hi - lo) / 2 / med,
+        n=len(ratios),
+        median_a=statistics.median(ta),
+        median_b=statistics.median(tb))
+
+
+def step_setup(args, device):
+    """Models, one step function per projector (``linear`` first), and a batch."""
     student, teacher, heads = build_step_models(device, args.step_img_size)
     projs = {'linear': nn.Linear(192, 3024, bias=False).to(device)}
     for name in args.step_maps:
@@ -203,35 +269,134 @@ def step_table(args, device):
         k: distill_step_factory(student, teacher, heads, p, device)
         for k, p in projs.items()
     }
+    g = torch.Generator().manual_seed(0)
     x = torch.randn(
-        args.step_batch, 3, args.step_img_size, args.step_img_size, device=device)
-    y = torch.randint(0, 1000, (args.step_batch, ), device=device)
+        args.step_batch, 3, args.step_img_size, args.step_img_size,
+        generator=g).to(device)
+    y = torch.randint(0, 1000, (args.step_batch, ), generator=g).to(device)
+    return steps, x, y
+
+
+def step_table(args, device, setup=None):
+    """Direct measurement: full distillation steps with the linear and with each
+    orthogonal projector, interleaved (ABBA) in the same process on the same inputs;
+    the median of the per-repeat time ratios and its distribution-free 95 % CI."""
+    steps, x, y = setup or step_setup(args, device)
     rows, ratios = [], {}
     for k in args.step_maps:
-        res = interleaved_ratio(
+        res = paired_ratio(
             lambda: steps['linear'](x, y),
             lambda: steps[k](x, y),
             repeats=args.step_repeats,
-            warmup=1,
-            clock=CLOCK[0])
+            clock=CLOCK[0],
+            ci_target=args.step_ci_target,
+            max_pairs=args.step_max_pairs)
+        hw = 'n/a' if res['halfwidth'] is None else f'{100 * res["halfwidth"]:.2f} %'
         print(
             f'  step {k} / linear: median {res["ratio"]:.4f} over {res["n"]} '
-            f'interleaved pairs, 95 % CI {res["ci_low"]} .. {res["ci_high"]}',
+            f'interleaved pairs, 95 % CI {res["ci_low"]} .. {res["ci_high"]} '
+            f'(half-width {hw})',
             file=sys.stderr,
             flush=True)
         if not rows:
             rows.append(
                 (f'step b{args.step_batch}', 'linear', res['median_a'], None, 1.0))
         ci = 'no CI (< 6 pairs)' if res['ci_low'] is None else \
-            f'95 % CI {res["ci_low"]:.3f}-{res["ci_high"]:.3f}x'
+            f'95 % CI {res["ci_low"]:.4f}-{res["ci_high"]:.4f}x, half-width {hw}'
         rows.append((f'step b{args.step_batch}', f'{k} (median of {res["n"]} pair '
                      f'ratios, {ci})', res['median_b'], None, res['ratio']))
         ratios[f'step/{k}'] = round(res['ratio'], 4)
         ratios[f'step/{k}_ci95'] = [
             None if v is None else round(v, 4) for v in (res['ci_low'], res['ci_high'])
         ]
+        ratios[f'step/{k}_halfwidth'] = None if res['halfwidth'] is None else round(
+            res['halfwidth'], 5)
         ratios[f'step/{k}_pairs'] = res['n']
     return rows, ratios
+
+
+STEP_LABELS = ('teacher', 'student', 'projector', 'loss', 'backward', 'optimizer')
+_EVAL_FN = 'autograd::engine::evaluate_function: '
+
+
+def _descendants(event):
+    todo, out = list(event.cpu_children), []
+    while todo:
+        e = todo.pop()
+        out.append(e)
+        todo.extend(e.cpu_children)
+    return out
+
+
+def projector_breakdown(events):
+    """From the events of one profiled step (``torch.profiler``, CPU): milliseconds of
+    the step, of each labelled part, and of the projector's map (``projector.map``),
+    forward (``projector``, map included) and backward: the autograd nodes created by
+    the ops under ``projector`` (matched by sequence number), each with what it runs
+    (gradient accumulation into the parameter included; the parameter's
+    AccumulateGrad itself, microseconds, is not matched). Also the projector's ops by
+    self CPU time (forward and its backward nodes), largest first."""
+    top = {}
+    for e in events:
+        if e.name in ('step', 'projector.map') + STEP_LABELS:
+            top.setdefault(e.name, []).append(e)
+    out = {k: sum(e.cpu_time_total for e in v) / 1e3 for k, v in top.items()}
+    fwd_ops = [d for e in top.get('projector', []) for d in _descendants(e)]
+    seq = {d.sequence_nr for d in fwd_ops if d.sequence_nr >= 0}
+    bwd = [e for e in events if e.name.startswith(_EVAL_FN) and e.sequence_nr in seq]
+    out['projector.backward'] = sum(e.cpu_time_total for e in bwd) / 1e3
+    ops = {}
+    for e in fwd_ops + [d for b in bwd for d in [b] + _descendants(b)]:
+        name = e.name.replace(_EVAL_FN, 'backward: ')
+        ops[name] = ops.get(name, 0.0) + e.self_cpu_time_total / 1e3
+    out['projector_ops'] = dict(sorted(ops.items(), key=lambda kv: -kv[1]))
+    return out
+
+
+def profile_steps(args, device, setup=None):
+    """``--profile``: one step per projector under torch.profiler (after a warm-up
+    step), the projector's map / forward / backward in ms and % of the step."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from mmkd_ext.models.utils import orthogonal
+    steps, x, y = setup or step_setup(args, device)
+    gram_factor = orthogonal.gram_factor
+
+    def labelled_map(*a, **kw):
+        with record_function('projector.map'):
+            return gram_factor(*a, **kw)
+
+    result = {}
+    orthogonal.gram_factor = labelled_map  # read by gram_linear at call time
+    try:
+        for name, step in steps.items():
+            step(x, y)  # warm-up
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                step(x, y)
+            result[name] = projector_breakdown(prof.events())
+            if args.profile_table:
+                print(f'-- {name}: top operators of one step (self CPU)\n' +
+                      prof.key_averages().table(
+                          sort_by='self_cpu_time_total', row_limit=15))
+    finally:
+        orthogonal.gram_factor = gram_factor
+    print(f'profile of one step (CPU ms, {torch.get_num_threads()} threads; '
+          'torch.profiler, labelled parts):')
+    print('| projector | step | teacher | student | projector map | projector '
+          'forward (map incl.) | projector backward | projector fwd+bwd % of step |')
+    print('|---|---|---|---|---|---|---|---|')
+    for name, r in result.items():
+        share = 100 * (r.get('projector', 0) + r['projector.backward']) / r['step']
+        print(f'| {name} | {r["step"]:.1f} | {r.get("teacher", 0):.1f} | '
+              f'{r.get("student", 0):.1f} | {r.get("projector.map", 0):.2f} | '
+              f'{r.get("projector", 0):.2f} | {r["projector.backward"]:.2f} | '
+              f'{share:.3f} % |')
+        r['projector_share'] = share
+    for name, r in result.items():
+        top = list(r['projector_ops'].items())[:10]
+        print(f'{name}: projector ops (self CPU ms): ' + ', '.join(f'{k} {v:.2f}'
+                                                                   for k, v in top))
+    return result
 
 
 def main(argv=None):
@@ -258,6 +423,26 @@ def main(argv=None):
         default=11,
         help='interleaved pairs of full steps (>= 6 for a 95 %% CI)')
     parser.add_argument(
+        '--step-ci-target',
+        type=float,
+        default=None,
+        help='after --step-repeats pairs, add pairs until the 95 %% CI of the step '
+        'ratio has this relative half-width (e.g. 0.005) or --step-max-pairs ran')
+    parser.add_argument('--step-max-pairs', type=int, default=120)
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='profile one full step per projector (torch.profiler, CPU): the '
+        "projector's map / forward / backward and their share of the step")
+    parser.add_argument(
+        '--profile-table',
+        action='store_true',
+        help='with --profile: also print the top operators of each step')
+    parser.add_argument(
+        '--no-table',
+        action='store_true',
+        help='skip the projector micro-benchmark (only --step / --profile)')
+    parser.add_argument(
         '--quick',
         action='store_true',
         help='5 repeats, first shape, no max(d)^3 map at d > 1024')
@@ -278,9 +463,11 @@ def main(argv=None):
         CLOCK[0] = time.process_time
     import mmkd_ext  # noqa: F401
     device = torch.device(args.device)
-    rows, ratios = projector_table(args, device)
+    rows, ratios = ([], {}) if args.no_table else projector_table(args, device)
+    setup = step_setup(args, device) if args.step or args.profile else None
+    profiled = profile_steps(args, device, setup) if args.profile else None
     if args.step:
-        srows, sratios = step_table(args, device)
+        srows, sratios = step_table(args, device, setup)
         rows += srows
         ratios.update(sratios)
     mem_col = 'peak MiB' if device.type == 'cuda' else 'saved+params MiB'
@@ -299,7 +486,14 @@ def main(argv=None):
             device=str(device),
             threads=torch.get_num_threads(),
             clock=args.clock,
-            ratio_to_linear=ratios)))
+            ratio_to_linear=ratios,
+            profile=None if profiled is None else {
+                k: {
+                    p: round(v, 3)
+                    for p, v in r.items() if p != 'projector_ops'
+                }
+                for k, r in profiled.items()
+            })))
 
 
 if __name__ == '__main__':
