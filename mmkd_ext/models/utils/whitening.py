@@ -91,22 +91,24 @@ def whitening_matrix(cov, method='cholesky', eps=1e-3):
     dtype): ``L^{-1}`` (lower triangular) or ``C^{-1/2}`` (symmetric)."""
     _check_method(method)
     C = shrink(cov, eps)
-    try:  # the factorisations already check their input; no extra host sync
+    try:
+        _check_finite(C)
         if method == 'cholesky':
             eye = torch.eye(C.shape[-1], dtype=C.dtype, device=C.device)
             return torch.linalg.solve_triangular(cholesky_lower(C), eye, upper=False)
-        return _inv_sqrt_checked(C, None)
+        return inv_sqrt_spd(C, compute_dtype=None)
     except torch.linalg.LinAlgError as err:
         raise _nonfinite_error(err) from None
 
 
-def _inv_sqrt_checked(C, compute_dtype):
-    """``C^{-1/2}``; LinAlgError if C is not finite (eigh returns NaN without an error;
-    a NaN / inf feature makes the whole diagonal of its covariance or Gram NaN). The
-    check is one host sync on GPUs, where ``eigh`` already syncs for its own check."""
+def _check_finite(C):
+    """LinAlgError if the SPD matrix to factorise is not finite. A NaN / inf feature
+    makes the whole diagonal of its covariance (or Gram matrix) NaN; ``eigh`` returns
+    NaN without an error and not every ``potrf`` flags NaN, so it is checked here, the
+    same on every device (one host sync on GPUs, where the factorisations already sync
+    for their own error checks)."""
     if not bool(torch.isfinite(C.diagonal()).all()):
         raise torch.linalg.LinAlgError('the matrix to factorise is not finite')
-    return inv_sqrt_spd(C, compute_dtype=compute_dtype)
 
 
 def cholesky_whiten(C, zc, block=None):
@@ -134,9 +136,10 @@ def cholesky_whiten(C, zc, block=None):
 
 def _apply(zc, C, method):
     """``zc W^T`` (M, d) for the whitening matrix W of the shrunk covariance C."""
+    _check_finite(C)
     if method == 'cholesky':  # Y L^T = zc: triangular solves, no inverse
         return cholesky_whiten(C, zc)
-    return zc @ _inv_sqrt_checked(C, None)  # W symmetric
+    return zc @ inv_sqrt_spd(C, compute_dtype=None)  # W symmetric
 
 
 def whiten(z, mean, cov, method='cholesky', eps=1e-3):
@@ -169,7 +172,8 @@ def batch_whiten(z, method='cholesky', eps=1e-3):
                 cov = torch.mm(zc.mT, zc).div_(n - 1)
             K = torch.mm(zc, zc.mT).mul_((1.0 - eps) / (n - 1))
             K.diagonal().add_(eps)
-            return _inv_sqrt_checked(K, torch.float64) @ zc, mu, cov
+            _check_finite(K)
+            return inv_sqrt_spd(K) @ zc, mu, cov
         cov = torch.mm(zc.mT, zc).div_(n - 1)
         return _apply(zc, shrink(cov, eps), method), mu, cov
     except torch.linalg.LinAlgError as err:

@@ -117,9 +117,16 @@ def test_cholesky_lower_is_the_cholesky_factor(d, block):
 @pytest.mark.parametrize('method', ['cholesky', 'zca'])
 def test_nonfinite_features_are_a_clear_error(method):
     for n, d in ((8, 300), (400, 300)):  # Gram / recursive-Cholesky and d x d paths
-        z = _features(n, d)
-        z[0, 0] = float('nan')
-        with pytest.raises(ValueError, match='NaN or inf'):
-            batch_whiten(z, method)
+        for bad in (float('nan'), float('inf')):
+            z = _features(n, d)
+            z[0, -1] = bad
+            with pytest.raises(ValueError, match='NaN or inf'):
+                batch_whiten(z, method)
+            # eval path: running statistics that took in such a batch
+            mu, cov = batch_covariance(z)
+            with pytest.raises(ValueError, match='NaN or inf'):
+                whiten(
+                    _features(n, d), 0.5 * mu,
+                    0.5 * cov + 0.5 * torch.eye(d, device=DEVICE), method)
     with pytest.raises(ValueError, match='method'):
         batch_whiten(_features(8, 4), 'pca')
