@@ -18,8 +18,8 @@ against the baseline and against token matching: mean, 95 % interval and p-value
 paired t-test, with Holm-adjusted p-values over ``FAMILY`` (``tools/benchmark/study``).
 Results are appended per run to ``<out>/results.jsonl`` (a restarted study resumes);
 writes ``<out>/report.{md,json}`` and the plot (``--plot``, default
-``docs/studies_digits_det.png``); prints a progress line per run with an ETA and
-``RESULT <json>``.
+``<out>/paired.png``; ``--plot docs/studies_digits_det.png`` for the docs); prints a
+progress line per run with an ETA and ``RESULT <json>``.
 
     python tools/benchmark/digits_det.py                   # the study (docs/studies.md)
     python tools/benchmark/digits_det.py --quick --out /tmp/q    # end-to-end check
@@ -108,15 +108,15 @@ def ap_line(m):
     return f'AP {100 * m[METRIC]:.1f} AP50 {100 * m.get("coco/bbox_mAP_50", 0):.1f}'
 
 
-def _make_digits_coco():
-    """``make_digits_coco`` of ``tools/dataset_converters/make_digits_coco.py``, loaded
+def _prepare_digits_coco():
+    """``prepare_digits_coco`` of ``tools/dataset_converters/make_digits_coco.py``, loaded
     by path: ``tools/`` is a folder of scripts, not a package."""
     import importlib.util
     path = osp.join(REPO, 'tools', 'dataset_converters', 'make_digits_coco.py')
     spec = importlib.util.spec_from_file_location('make_digits_coco', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.make_digits_coco
+    return module.prepare_digits_coco
 
 
 def main(argv=None):
@@ -125,9 +125,9 @@ def main(argv=None):
     from study import PairedStudy, mean_sd
     study = PairedStudy(args, **STUDY)
     root = args.data_root.rstrip('/')
-    if not osp.isfile(osp.join(root, 'annotations', 'instances_val.json')):
-        print(f'building the digits detection set in {root}', flush=True)
-        _make_digits_coco()(root, args.num_train, args.num_val)
+    # reused only when its manifest matches --num-train / --num-val, else rebuilt
+    _prepare_digits_coco()(
+        root, args.num_train, args.num_val, log=lambda msg: print(msg, flush=True))
     data = data_options(root)
     teacher_ckpt = study.train_once(
         'teacher',

@@ -22,8 +22,8 @@ with ``tools/train.py CONFIG --cfg-options ...`` (printed with ``--show-commands
 
 Results are appended to ``<out>/results.jsonl`` after every run; a restarted study skips
 the runs already there. Writes ``<out>/report.md``, ``<out>/report.json`` and the plot
-(``--plot``, default ``docs/studies_digits_kd.png``); prints a progress line with an ETA
-per run and ends with ``RESULT <json>``.
+(``--plot``, default ``<out>/paired.png``; ``--plot docs/studies_digits_kd.png`` for
+the docs); prints a progress line with an ETA per run and ends with ``RESULT <json>``.
 
     python tools/benchmark/digits_kd.py --out DIR             # the study, docs/studies.md
     python tools/benchmark/digits_kd.py --methods student kd   # the positive control

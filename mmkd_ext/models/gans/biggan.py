@@ -170,6 +170,11 @@ class BigGANDiscriminator(nn.Module):
         in_channels (int): image channels. Defaults to 3.
         distill_dims (tuple[int], optional): e.g. ``(1024, 512)`` adds the distillation
             head ``SNLinear(ch -> 1024) -> SNLinear(1024 -> 512)`` (no nonlinearity).
+            ``()`` (empty): no head, ``distill(h) = h``: the distillation connector
+            sees D's pooled feature itself (the ``_direct`` VKD configs, where the
+            orthogonal projector maps ``ch`` straight to the teacher width; a free
+            linear head in front of it would absorb any rotation). ``None``
+            (default): no distillation.
 
     Shapes: ``forward(x (N, 3, H, W), y (N,), return_feat=False)`` -> logits ``(N,)``;
     with ``return_feat=True`` -> ``(logits, h (N, ch))``. ``distill(h)`` ->
@@ -204,7 +209,9 @@ class BigGANDiscriminator(nn.Module):
         # shared layers first: the same seed gives a discriminator with and without a
         # distillation head the same shared weights (paired studies, docs/studies.md)
         init_normal_(self, init_std)
-        if distill_dims:
+        if distill_dims is not None and len(distill_dims) == 0:
+            self.distill_head = nn.Identity()
+        elif distill_dims:
             dims = [ch] + list(distill_dims)
             self.distill_head = nn.Sequential(
                 *[sn(nn.Linear(dims[i], dims[i + 1])) for i in range(len(dims) - 1)])

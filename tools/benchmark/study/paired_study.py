@@ -57,8 +57,8 @@ def study_parser(description: str,
     p.add_argument(
         '--plot',
         default=None,
-        help=f'plot path (default docs/studies_{name}.png; with --quick '
-        '<out>/paired.png)')
+        help=f'plot path (default <out>/paired.png: a study never writes into the '
+        f'checkout unless asked, e.g. --plot docs/studies_{name}.png for the docs)')
     p.add_argument(
         '--threads',
         type=int,
@@ -155,8 +155,7 @@ class PairedStudy:
         if args.jobs is None:
             args.jobs = jobs
         if args.plot is None:
-            args.plot = osp.join(args.out, 'paired.png') if args.quick else \
-                f'docs/studies_{name}.png'
+            args.plot = osp.join(args.out, 'paired.png')
         for m in list(once) + self.methods:
             if not osp.isfile(configs[m]):
                 raise SystemExit(f'config of {m!r} not found: {configs[m]} (edit the '
