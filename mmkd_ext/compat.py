@@ -1,44 +1,45 @@
-"""Compatibility layer for the pinned OpenMMLab stack on a current torch.
+"""Patches of the pinned OpenMMLab stack on a current torch, and nothing else.
 
-Every workaround mmkd_ext needs for the pinned stack (torch 2.14, mmengine 0.10.7,
-mmcv 2.1.0, mmdet 3.3.0, mmpretrain 1.2.0, mmrazor 1.0.0) lives here, nowhere else.
-``import mmkd_ext`` calls :func:`apply` before anything imports MMRazor.
-See ``shared/design/stack.md`` for how each trap was found.
+Pinned: torch 2.14, mmengine 0.10.7, mmcv 2.1.0, mmdet 3.3.0, mmpretrain 1.2.0,
+mmrazor 1.0.0. ``import mmkd_ext`` calls :func:`apply` before anything imports MMRazor.
+Each patch names the upstream issue or version that makes it necessary; drop it when
+the pin moves past that.
 
-1. MMRazor 1.0.0 on torch >= 2 (:func:`patch_torch_ao_for_mmrazor`).
-   ``mmrazor.models`` and ``mmrazor.engine`` import MMRazor's quantization package, which
-   imports ``torch.ao`` names that torch made private or removed: ``reverse2``,
-   ``reverse3`` and ``reverse_sequential_wrapper2`` of
-   ``torch.ao.quantization.fuser_method_mappings``, the ``backend_config.utils`` submodule
-   used without import, and three private ``BackendPatternConfig`` setters. We provide
-   exactly these names (only when missing). Knowledge distillation never runs the
-   quantization code, so they only need to exist with the old meaning.
+1. MMRazor 1.0.0 on torch >= 2 (:func:`patch_torch_ao_for_mmrazor`;
+   open-mmlab/mmrazor#632, open). ``mmrazor.models`` and ``mmrazor.engine`` import
+   MMRazor's quantization package, which imports ``torch.ao`` names that torch made
+   private or removed: ``reverse2``, ``reverse3`` and ``reverse_sequential_wrapper2`` of
+   ``torch.ao.quantization.fuser_method_mappings``, the ``backend_config.utils``
+   submodule used without import, and three private ``BackendPatternConfig`` setters.
+   We provide exactly these names (only when missing). Knowledge distillation never
+   runs the quantization code, so they only need to exist with the old meaning.
 
-2. Checkpoints on torch >= 2.6 (:func:`allow_mmengine_checkpoint_types`,
-   :func:`safe_torch_load`, :func:`patch_mmengine_local_loader`).
-   ``torch.load`` defaults to ``weights_only=True``; MMEngine checkpoints carry the
-   message hub (``HistoryBuffer``) and numpy arrays / scalars / dtypes, so ``--resume``
-   and ``load_from`` fail. We keep ``weights_only=True`` and allowlist exactly those
-   types with ``torch.serialization.add_safe_globals``. A pickled ``HistoryBuffer`` also
+2. MMEngine 0.10.7 checkpoints on torch >= 2.6 (:func:`allow_mmengine_checkpoint_types`,
+   :func:`patch_mmengine_local_loader`; torch 2.6 release notes: ``torch.load``
+   defaults to ``weights_only=True``; open-mmlab/mmengine#1655, and #1650 which would
+   set ``weights_only=False``). MMEngine checkpoints carry the message hub
+   (``HistoryBuffer``) and numpy arrays / scalars / dtypes, so ``--resume`` and
+   ``load_from`` fail. We keep ``weights_only=True`` and allowlist exactly those types
+   with ``torch.serialization.add_safe_globals``. A pickled ``HistoryBuffer`` also
    calls ``getattr(HistoryBuffer, 'mean')`` (and min / max / current): instead of the
    real ``getattr`` the name ``builtins.getattr`` is served by a stand-in that allows
    exactly those lookups and refuses every other. MMEngine's local-file loader is
    re-registered so that every checkpoint it reads (resume, load_from, init_cfg
-   ``Pretrained``, teacher checkpoints) goes through :func:`safe_torch_load`, which
-   turns a refused pickle into an error naming the file and the refused global.
+   ``Pretrained``, teacher checkpoints) goes through
+   :func:`mmkd_ext.models.utils.checkpoint.safe_torch_load`, the loader of mmkd_ext.
 
-3. Distributed training on CPU (:func:`patch_mmengine_cpu_distributed`,
-   :func:`adapt_cfg_for_cpu_distributed`). MMEngine 0.10.7's pytorch launcher calls
-   ``torch.cuda.set_device`` unconditionally and wraps the model with
-   ``device_ids=[LOCAL_RANK]``; both fail without CUDA. Without CUDA we initialise the
+3. MMEngine 0.10.7 distributed launch without CUDA
+   (:func:`patch_mmengine_cpu_distributed`, :func:`adapt_cfg_for_cpu_distributed`).
+   ``mmengine/dist/utils.py::_init_dist_pytorch`` calls ``torch.cuda.set_device``
+   unconditionally and ``Runner.wrap_model`` wraps with ``device_ids=[LOCAL_RANK]``
+   (open-mmlab/mmengine#973); both fail without CUDA. Without CUDA we initialise the
    process group with gloo (``nccl`` needs GPUs) and wrap with ``device_ids=None``, so
    ``tools/dist_train.sh`` runs on CPU machines (and in the tests).
 
-Errors about our own configs (recorder sources, empty datasets) are not workarounds and
-live in the classes they concern: :mod:`mmkd_ext.models.distillers.recorder_check` and
-:mod:`mmkd_ext.datasets.non_empty`.
+Errors about our own configs and files are not patches and live in the modules they
+concern (:mod:`mmkd_ext.models.utils.checkpoint`,
+:mod:`mmkd_ext.models.distillers.recorder_check`, :mod:`mmkd_ext.datasets.non_empty`).
 """
-import os.path as osp
 import pickle
 
 import numpy as np
@@ -46,16 +47,11 @@ import torch
 
 __all__ = [
     'apply', 'patch_torch_ao_for_mmrazor', 'allow_mmengine_checkpoint_types',
-    'safe_torch_load', 'patch_mmengine_local_loader', 'UnsafeCheckpointError',
-    'patch_mmengine_cpu_distributed', 'adapt_cfg_for_cpu_distributed',
-    'MMENGINE_CHECKPOINT_SAFE_GLOBALS'
+    'patch_mmengine_local_loader', 'patch_mmengine_cpu_distributed',
+    'adapt_cfg_for_cpu_distributed', 'MMENGINE_CHECKPOINT_SAFE_GLOBALS'
 ]
 
 _APPLIED = False
-
-
-class UnsafeCheckpointError(RuntimeError):
-    """A checkpoint holds pickled objects outside the allowlist; nothing was executed."""
 
 
 def _reverse2(f):
@@ -164,64 +160,15 @@ def allow_mmengine_checkpoint_types():
     torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_SAFE_GLOBALS)
 
 
-def _refusal_reason(msg):
-    """The informative line of torch's weights-only error (what was refused)."""
-    boiler = ('Weights only load failed', 'Check the documentation', '(1)', '(2)')
-    for line in msg.splitlines():
-        line = line.strip().replace('WeightsUnpickler error:', '').strip()
-        if line and not line.startswith(boiler):
-            return line.split('. Please use')[0][:300]
-    return 'unsupported pickled object'
-
-
-def safe_torch_load(filename, map_location='cpu', key_hint='checkpoint'):
-    """``torch.load(weights_only=True)`` with errors that say what went wrong.
-
-    Args:
-        filename (str): path of the file.
-        map_location: as in :func:`torch.load`.
-        key_hint (str): the config key or option the path came from, used in errors.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        UnsafeCheckpointError: the pickle references a global outside the allowlist
-            (a malicious or non-MMEngine object); nothing from the file was executed.
-        RuntimeError: the file is not a readable torch checkpoint (truncated, corrupt).
-    """
-    filename = osp.expanduser(str(filename))
-    if not osp.isfile(filename):
-        raise FileNotFoundError(
-            f'{key_hint}: checkpoint file "{filename}" does not exist.')
-    try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        msg = str(err)
-        # 'Unsupported operand': not a pickle at all (corrupt), not a refused global
-        if ('Weights only load failed' in msg or 'Unsupported' in msg) and \
-                'Unsupported operand' not in msg:
-            first = _refusal_reason(msg)
-            raise UnsafeCheckpointError(
-                f'{key_hint}: refused to load "{filename}": it contains pickled '
-                f'objects that are not plain tensors / MMEngine state ({first}). '
-                'Nothing from the file was executed. Only load checkpoints you '
-                'trust; mmkd_ext always loads with weights_only=True.') from None
-        raise RuntimeError(
-            f'{key_hint}: "{filename}" is not a readable torch '
-            f'checkpoint ({msg.splitlines()[0] if msg else err!r}).') from None
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError) as err:
-        if isinstance(err, UnsafeCheckpointError):
-            raise
-        raise RuntimeError(
-            f'{key_hint}: "{filename}" is not a readable torch checkpoint '
-            '(corrupted or truncated file?): '
-            f'{str(err).splitlines()[0] if str(err) else repr(err)}') from None
-
-
 def patch_mmengine_local_loader():
-    """Route MMEngine's local checkpoint loading through :func:`safe_torch_load`."""
+    """Route MMEngine's local checkpoint loading through
+    :func:`mmkd_ext.models.utils.checkpoint.safe_torch_load` (weights only)."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
     def load_from_local(filename, map_location):
+        # imported when a file is read: mmkd_ext.models imports MMRazor, which needs
+        # patch 1 first
+        from mmkd_ext.models.utils.checkpoint import safe_torch_load
         return safe_torch_load(filename, map_location, key_hint='checkpoint')
 
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import mmkd_ext  # noqa: F401
-from mmkd_ext.compat import UnsafeCheckpointError, safe_torch_load
+from mmkd_ext.models.utils.checkpoint import (CheckpointError, UnsafeCheckpointError,
+                                              safe_torch_load)
 
 
 def test_mmrazor_imports_after_mmkd_ext():
@@ -61,13 +62,13 @@ def test_malicious_checkpoint_is_refused_and_not_executed(tmp_path):
 
 
 def test_missing_and_corrupted_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match='model.teacher_ckpt'):
+    with pytest.raises(CheckpointError, match='model.teacher_ckpt'):
         safe_torch_load(str(tmp_path / 'nope.pth'), key_hint='model.teacher_ckpt')
     bad = tmp_path / 'bad.pth'
     torch.save({'w': torch.zeros(1000)}, bad)
     data = bad.read_bytes()
     bad.write_bytes(data[:len(data) // 2])
-    with pytest.raises(RuntimeError, match='not a readable torch checkpoint'):
+    with pytest.raises(CheckpointError, match='not a readable torch checkpoint'):
         safe_torch_load(str(bad))
 
 
@@ -78,12 +79,12 @@ def test_b28_corrupted_checkpoint_loader(digits_teacher_files, kind, raises):
     tests/test_models/test_distillers/test_strict_teacher_distill.py)."""
     from mmengine.runner.checkpoint import CheckpointLoader
     path = digits_teacher_files[kind]
-    raises(RuntimeError, lambda: CheckpointLoader.load_checkpoint(path, 'cpu'), path,
+    raises(CheckpointError, lambda: CheckpointLoader.load_checkpoint(path, 'cpu'), path,
            'not a readable torch checkpoint')
 
 
 def test_b29_load_from_missing(tmp_path, raises):
     from mmengine.runner.checkpoint import CheckpointLoader
     path = str(tmp_path / 'epoch_3.pth')
-    raises(FileNotFoundError, lambda: CheckpointLoader.load_checkpoint(path, 'cpu'), path,
+    raises(CheckpointError, lambda: CheckpointLoader.load_checkpoint(path, 'cpu'), path,
            'does not exist')

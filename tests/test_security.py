@@ -27,7 +27,7 @@ import pytest
 import torch
 
 import mmkd_ext  # noqa: F401  (applies compat, registers modules)
-from mmkd_ext.compat import UnsafeCheckpointError, safe_torch_load
+from mmkd_ext.models.utils.checkpoint import UnsafeCheckpointError, safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

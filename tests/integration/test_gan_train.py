@@ -5,7 +5,7 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
-from mmkd_ext.compat import safe_torch_load
+from mmkd_ext.models.utils.checkpoint import safe_torch_load
 
 CFG = 'configs/vkd/vkd_biggan-diffaug_resnet18-w32_3k_digits-10pct.py'
 

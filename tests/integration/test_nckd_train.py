@@ -56,7 +56,7 @@ def val_scalars(work_dir):
 
 
 def test_nckd_config_trains_logs_nc_metrics_and_resumes(tmp_path, capsys, load_tool):
-    from mmkd_ext.compat import safe_torch_load
+    from mmkd_ext.models.utils.checkpoint import safe_torch_load
     teacher = random_teacher(tmp_path)
     work = str(tmp_path / 'work')
     common = [f'model.teacher_ckpt={teacher}'] + TINY

@@ -23,9 +23,9 @@ def test_float_images_quantised_like_save_image():
 
 def test_fid_inception_weight_errors(tmp_path, fid_setup, offline_downloads):
     missing = str(tmp_path / 'nope.pth')
-    with pytest.raises(FileNotFoundError, match='feature_extractor.weights'):
+    with pytest.raises(CheckpointError, match='feature_extractor.weights'):
         InceptionV3FeatureExtractor(weights=missing)
-    with pytest.raises(FileNotFoundError, match='feature_extractor.weights'):
+    with pytest.raises(CheckpointError, match='feature_extractor.weights'):
         GenerativeMetric(
             feature_extractor=dict(type='InceptionV3FeatureExtractor', weights=missing),
             real_dataset=dict(type='DigitsGANDataset', split='test'))
@@ -54,6 +54,6 @@ def test_fid_inception_weight_errors(tmp_path, fid_setup, offline_downloads):
 def test_b38_gan_metric_weights_not_set(tmp_path, offline_downloads, raises):
     # weights=None: torch-fidelity's download, which fails (the proxy is a closed port)
     offline_downloads(tmp_path)
-    raises(FileNotFoundError, lambda: gfe.InceptionV3FeatureExtractor(weights=None),
+    raises(CheckpointError, lambda: gfe.InceptionV3FeatureExtractor(weights=None),
            'feature_extractor.weights', 'downloading the FID Inception weights',
            gfe.FID_INCEPTION_FILE)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import mmkd_ext  # noqa: F401
+from mmkd_ext.models.utils.checkpoint import CheckpointError
 
 
 def test_converter_tool(tmp_path, cifar_classifier, repdistiller_state_dict, load_tool):
@@ -18,7 +19,7 @@ def test_converter_tool(tmp_path, cifar_classifier, repdistiller_state_dict, loa
     assert ckpt['meta']['arch'] == 'wrn_16_2' and ckpt['meta']['epoch'] == 240
     for k, v in src.state_dict().items():
         assert torch.equal(ckpt['state_dict'][k], v)
-    with pytest.raises(ValueError, match='missing key'):
+    with pytest.raises(CheckpointError, match='missing key'):
         tool.main([str(path), str(tmp_path / 'x.pth'), '--arch', 'wrn_40_2'])
 
 
@@ -34,6 +35,7 @@ def test_b40_cifar_converter_wrong_arch(tmp_path, raises, load_tool):
     tool = load_tool('tools/model_converters/convert_cifar_teacher.py')
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmpretrain'):  # as in its own process
-        raises(ValueError, lambda: tool.main([src, str(dst), '--arch', 'resnet8x4']),
-               'src', src, 'missing key(s)', 'resnet8x4')
+        raises(CheckpointError,
+               lambda: tool.main([src, str(dst), '--arch', 'resnet8x4']), 'src', src,
+               'missing key(s)', 'resnet8x4')
     assert not dst.exists()

@@ -23,14 +23,13 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmkd_ext  # noqa: F401
-from mmkd_ext.compat import UnsafeCheckpointError
 from mmkd_ext.models.backbones.vkd_deit_weights import (convert_vkd_deit, projector_note,
                                                         unwrap_vkd_deit)
 from mmkd_ext.models.detectors.vidt import padding_mask_from_samples
 from mmkd_ext.models.detectors.vidt_vkd_weights import (VKD_PROJECTOR_PAIRS,
                                                         split_vkd_projectors)
 from mmkd_ext.models.utils.checkpoint import (REFERENCE_TRAINING_GLOBALS, CheckpointError,
-                                              read_checkpoint)
+                                              UnsafeCheckpointError, read_checkpoint)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'tests', 'data', 'vkd_reference')

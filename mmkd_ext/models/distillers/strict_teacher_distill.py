@@ -19,8 +19,12 @@ import torch.nn.functional as F
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
+from ..utils.checkpoint import CheckpointError
 from ..utils.classifier_ckpt import load_classifier_checkpoint
 from .pair_check import check_record_sizes, prefix_model_keys
+
+#: errors whose message names config keys (``model.<key>``), rewritten to the sub-model
+_CONFIG_ERRORS = (ValueError, KeyError, TypeError, CheckpointError)
 
 
 @MODELS.register_module()
@@ -48,7 +52,7 @@ class StrictTeacherDistill(SingleTeacherDistill):
         if isinstance(architecture, dict):
             try:
                 architecture = MODELS.build(architecture)
-            except (ValueError, KeyError, TypeError) as err:
+            except _CONFIG_ERRORS as err:
                 raise prefix_model_keys(err, 'architecture')
         if size is not None:
             # the teacher is built inside MMRazor's __init__; resize before its forward
@@ -56,14 +60,14 @@ class StrictTeacherDistill(SingleTeacherDistill):
             if isinstance(teacher, dict):
                 try:
                     teacher = MODELS.build(teacher)
-                except (ValueError, KeyError, TypeError) as err:
+                except _CONFIG_ERRORS as err:
                     raise prefix_model_keys(err, 'teacher')
                 kwargs['teacher'] = teacher
             teacher.register_forward_pre_hook(_Resize(size))
         self.teacher_input_size = size
         try:
             super().__init__(architecture=architecture, teacher_ckpt=None, **kwargs)
-        except (ValueError, KeyError, TypeError) as err:
+        except _CONFIG_ERRORS as err:
             # MMRazor builds the distiller, then the teacher: an error after the
             # distiller exists and before the teacher does is the teacher's own
             built = getattr(self, '_modules', {})

@@ -2,9 +2,10 @@
 
 Every strict loader of mmkd_ext (teacher checkpoints, converters, analysis tools, frozen
 GAN encoders, ViDT / Swin weights) goes through these functions, so each file is read
-the same way (``weights_only=True`` via :func:`mmkd_ext.compat.safe_torch_load`) and
-every failure to find or fit weights raises one type, :class:`CheckpointError`, whose
-message names the config key, the file and what did not fit.
+the same way (``weights_only=True`` via :func:`safe_torch_load`, which MMEngine's own
+loader also uses: :func:`mmkd_ext.compat.patch_mmengine_local_loader`) and every failure
+to find, read or fit weights raises one type, :class:`CheckpointError`, whose message
+names the config key, the file and what did not fit.
 
 Pipeline (:func:`load_checkpoint_strict`)::
 
@@ -19,12 +20,14 @@ Pipeline (:func:`load_checkpoint_strict`)::
 converters (a function ``state_dict -> state_dict``) live next to the model they
 serve, e.g. :func:`mmkd_ext.models.backbones.cifar_weights.convert_cifar_state_dict`.
 
-A pickle that references a global outside the allowlist is refused by the loader of the
-pinned stack with :class:`mmkd_ext.compat.UnsafeCheckpointError` on every route (ours
-and MMEngine's ``load_from`` / ``resume`` / ``init_cfg``); that security refusal is not
-converted.
+A pickle that references a global outside the allowlist is refused on every route (ours
+and MMEngine's ``load_from`` / ``resume`` / ``init_cfg``) with
+:class:`UnsafeCheckpointError`, the one subclass of :class:`CheckpointError`; nothing
+from such a file is executed (docs/reliability.md).
 """
 import argparse
+import os.path as osp
+import pickle
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -32,30 +35,30 @@ from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 import torch
 
-from mmkd_ext.compat import UnsafeCheckpointError, safe_torch_load
-
 __all__ = [
-    'CheckpointError', 'read_checkpoint', 'unwrap_state_dict', 'revise_keys',
-    'select_prefix', 'load_state_dict_strict', 'load_checkpoint_strict',
-    'DEFAULT_ALLOWED_MISSING', 'REFERENCE_TRAINING_GLOBALS'
+    'CheckpointError', 'UnsafeCheckpointError', 'safe_torch_load', 'read_checkpoint',
+    'unwrap_state_dict', 'revise_keys', 'select_prefix', 'load_state_dict_strict',
+    'load_checkpoint_strict', 'DEFAULT_ALLOWED_MISSING', 'REFERENCE_TRAINING_GLOBALS'
 ]
 
 #: Missing keys tolerated by default: BatchNorm batch counters (timm files omit them).
 DEFAULT_ALLOWED_MISSING = (r'num_batches_tracked$', )
 
 
-class CheckpointError(ValueError, KeyError, TypeError, FileNotFoundError, RuntimeError):
+class CheckpointError(RuntimeError):
     """The one error of checkpoint loading: a file that is missing, unreadable, holds no
-    state dict, or does not fit the model.
+    state dict, or does not fit the model. Its message names the config key and file.
 
-    It subclasses the built-in types callers used to catch (``ValueError`` for misfits,
-    ``KeyError`` for absent entries, ``TypeError`` for wrong objects,
-    ``FileNotFoundError`` for missing files, ``RuntimeError`` for unreadable files), so
-    existing ``except`` clauses keep working. Its message is printed unquoted (unlike
-    ``KeyError``'s).
+    Its one base is ``RuntimeError`` because that is what an OpenMMLab user already
+    catches around loading: ``torch.load`` raises it for an unreadable file, and
+    ``torch.nn.Module.load_state_dict(strict=True)`` and MMEngine's
+    ``mmengine.runner.load_state_dict(strict=True)`` raise it for missing / unexpected
+    keys and shape mismatches.
     """
 
-    __str__ = BaseException.__str__
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint holds pickled objects outside the allowlist; nothing was executed."""
 
 
 #: Types the training scripts of reference implementations pickle next to their
@@ -65,34 +68,76 @@ class CheckpointError(ValueError, KeyError, TypeError, FileNotFoundError, Runtim
 REFERENCE_TRAINING_GLOBALS = (argparse.Namespace, )
 
 
+def _refusal_reason(msg):
+    """The informative line of torch's weights-only error (what was refused)."""
+    boiler = ('Weights only load failed', 'Check the documentation', '(1)', '(2)')
+    for line in msg.splitlines():
+        line = line.strip().replace('WeightsUnpickler error:', '').strip()
+        if line and not line.startswith(boiler):
+            return line.split('. Please use')[0][:300]
+    return 'unsupported pickled object'
+
+
+def _first_line(err):
+    return str(err).splitlines()[0] if str(err) else repr(err)
+
+
+def safe_torch_load(filename, map_location='cpu', key_hint='checkpoint'):
+    """``torch.load(weights_only=True)`` with errors that say what went wrong.
+
+    The allowlist is MMEngine's checkpoint state
+    (:func:`mmkd_ext.compat.allow_mmengine_checkpoint_types`).
+
+    Args:
+        filename (str): path of the file.
+        map_location: as in :func:`torch.load`.
+        key_hint (str): the config key or option the path came from, used in errors.
+
+    Raises:
+        CheckpointError: the file does not exist or is not a readable torch checkpoint
+            (truncated, corrupt).
+        UnsafeCheckpointError: the pickle references a global outside the allowlist
+            (a malicious or non-MMEngine object); nothing from the file was executed.
+    """
+    filename = osp.expanduser(str(filename))
+    if not osp.isfile(filename):
+        raise CheckpointError(f'{key_hint}: checkpoint file "{filename}" does not exist.')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        msg = str(err)
+        # 'Unsupported operand': not a pickle at all (corrupt), not a refused global
+        if ('Weights only load failed' in msg or 'Unsupported' in msg) and \
+                'Unsupported operand' not in msg:
+            raise UnsafeCheckpointError(
+                f'{key_hint}: refused to load "{filename}": it contains pickled '
+                'objects that are not plain tensors / MMEngine state '
+                f'({_refusal_reason(msg)}). Nothing from the file was executed. Only '
+                'load checkpoints you trust; mmkd_ext always loads with '
+                'weights_only=True.') from None
+        raise CheckpointError(f'{key_hint}: "{filename}" is not a readable torch '
+                              f'checkpoint ({_first_line(err)}).') from None
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError) as err:
+        raise CheckpointError(
+            f'{key_hint}: "{filename}" is not a readable torch checkpoint '
+            f'(corrupted or truncated file?): {_first_line(err)}') from None
+
+
 def read_checkpoint(path,
                     key_hint: str = 'checkpoint',
                     map_location='cpu',
                     extra_safe_globals: Sequence = ()):
-    """Read a checkpoint file with ``weights_only=True``.
-
-    Args:
-        path (str): the file.
-        key_hint (str): the config key / option the path came from (named in errors).
-        map_location: as in :func:`torch.load`.
-        extra_safe_globals (seq): types allowed for this read only, on top of the
-            MMEngine allowlist (e.g. :data:`REFERENCE_TRAINING_GLOBALS`).
+    """:func:`safe_torch_load` with ``extra_safe_globals`` allowed for this read only,
+    on top of the MMEngine allowlist (e.g. :data:`REFERENCE_TRAINING_GLOBALS`).
 
     Returns:
         The unpickled object (usually a dict).
 
     Raises:
-        CheckpointError: the file does not exist or is not a readable torch file.
-        mmkd_ext.compat.UnsafeCheckpointError: the pickle asks for a global outside
-            the allowlist (nothing was executed).
+        CheckpointError, UnsafeCheckpointError: as :func:`safe_torch_load`.
     """
-    try:
-        with torch.serialization.safe_globals(list(extra_safe_globals)):
-            return safe_torch_load(path, map_location=map_location, key_hint=key_hint)
-    except UnsafeCheckpointError:
-        raise
-    except (FileNotFoundError, RuntimeError) as err:
-        raise CheckpointError(str(err)) from None
+    with torch.serialization.safe_globals(list(extra_safe_globals)):
+        return safe_torch_load(path, map_location=map_location, key_hint=key_hint)
 
 
 def _is_tensor_dict(obj) -> bool:

@@ -13,11 +13,11 @@ from mmpretrain.registry import MODELS
 
 import mmkd_ext  # noqa: F401
 from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO
-from mmkd_ext.models.utils.checkpoint import unwrap_state_dict
+from mmkd_ext.models.utils.checkpoint import CheckpointError, unwrap_state_dict
 from mmkd_ext.models.utils.classifier_ckpt import load_classifier_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-# the public RepDistiller / mdistiller layouts, vendored from shared/design
+# the public RepDistiller / mdistiller layouts (tests/data/checkpoint_layouts/cifar100)
 LAYOUTS = osp.join(REPO, 'tests', 'data', 'checkpoint_layouts', 'cifar100')
 # output map (C, H, W) for a 32x32 input
 OUT_SHAPES = {
@@ -125,23 +125,23 @@ def test_wrong_checkpoint_gives_clear_errors(tmp_path, cifar_classifier,
     small = cifar_classifier('resnet8x4')
     path = tmp_path / 'resnet8x4.pth'
     torch.save({'model': repdistiller_state_dict(small, 'fc')}, path)
-    with pytest.raises(ValueError) as err:  # wrong architecture
+    with pytest.raises(CheckpointError) as err:  # wrong architecture
         load_classifier_checkpoint(
             cifar_classifier('resnet32x4'), str(path), key_hint='model.teacher_ckpt')
     msg = str(err.value)
     assert 'model.teacher_ckpt' in msg and str(path) in msg
     assert 'missing key(s)' in msg and 'backbone.layer1.1.conv1.weight' in msg
     with pytest.raises(
-            ValueError,
+            CheckpointError,
             match=r'shape mismatch.*head\.fc\.weight: file '
             r'\(100, 256\) vs model \(10, 256\)'):
         load_classifier_checkpoint(
             cifar_classifier('resnet8x4', num_classes=10), str(path))
     torch.save({'optimizer': {}, 'epoch': 3}, tmp_path / 'bad.pth')
-    with pytest.raises(KeyError, match='holds no state dict'):
+    with pytest.raises(CheckpointError, match='holds no state dict'):
         load_classifier_checkpoint(small, str(tmp_path / 'bad.pth'))
-    with pytest.raises(FileNotFoundError, match='model.teacher_ckpt'):
+    with pytest.raises(CheckpointError, match='model.teacher_ckpt'):
         load_classifier_checkpoint(
             small, str(tmp_path / 'nope.pth'), key_hint='model.teacher_ckpt')
-    with pytest.raises(TypeError):
+    with pytest.raises(CheckpointError):
         unwrap_state_dict([1, 2])

@@ -7,8 +7,9 @@ from mmengine.config import Config
 
 import mmkd_ext  # noqa: F401
 from mmkd_ext.models.backbones.cifar_weights import CIFAR_ZOO
+from mmkd_ext.models.utils.checkpoint import CheckpointError
 
-DIGITS_VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
+DIGITS_VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py'
 
 
 def test_strict_teacher_distill_refuses_a_wrong_teacher_file(tmp_path, cifar_classifier,
@@ -35,7 +36,7 @@ def test_strict_teacher_distill_refuses_a_wrong_teacher_file(tmp_path, cifar_cla
     ok = RAZOR_MODELS.build(dict(algo, teacher=cls_cfg('resnet8x4')))
     assert ok.teacher_ckpt_layout.startswith('cifar') and ok.teacher.is_init
     assert torch.equal(ok.teacher.head.fc.weight, teacher.head.fc.weight)
-    with pytest.raises(ValueError, match='model.teacher_ckpt.*missing key'):
+    with pytest.raises(CheckpointError, match='model.teacher_ckpt.*missing key'):
         RAZOR_MODELS.build(dict(algo, teacher=cls_cfg('wrn_16_2')))
 
 
@@ -50,9 +51,9 @@ def _strict_teacher(razor_build, repo_root, path, algorithm='StrictTeacherDistil
 def test_b25_teacher_checkpoint_missing(digits_teacher_files, raises, razor_build,
                                         repo_root):
     path = digits_teacher_files['missing']
-    raises(FileNotFoundError, lambda: _strict_teacher(razor_build, repo_root, path),
+    raises(CheckpointError, lambda: _strict_teacher(razor_build, repo_root, path),
            'model.teacher_ckpt', path, 'does not exist')
-    raises(FileNotFoundError,
+    raises(CheckpointError,
            lambda: _strict_teacher(razor_build, repo_root, path, 'SingleTeacherDistill'),
            path, 'does not exist')
 
@@ -60,7 +61,7 @@ def test_b25_teacher_checkpoint_missing(digits_teacher_files, raises, razor_buil
 def test_b26_teacher_checkpoint_wrong_keys(digits_teacher_files, raises, razor_build,
                                            repo_root):
     path = digits_teacher_files['keys']
-    raises(ValueError, lambda: _strict_teacher(razor_build, repo_root, path),
+    raises(CheckpointError, lambda: _strict_teacher(razor_build, repo_root, path),
            'model.teacher_ckpt', path, '3 missing key(s)', 'backbone.conv1.weight',
            'unexpected')
 
@@ -69,13 +70,13 @@ def test_b26_shipped_config_refuses_wrong_keys(digits_teacher_files, raises, raz
                                                repo_root):
     cfg = Config.fromfile(f'{repo_root}/{DIGITS_VKD_CFG}')
     cfg.model.teacher_ckpt = digits_teacher_files['keys']
-    raises(ValueError, lambda: razor_build(cfg.model), 'teacher_ckpt')
+    raises(CheckpointError, lambda: razor_build(cfg.model), 'teacher_ckpt')
 
 
 def test_b27_teacher_checkpoint_wrong_shapes(digits_teacher_files, raises, razor_build,
                                              repo_root):
     path = digits_teacher_files['shape']
-    raises(ValueError, lambda: _strict_teacher(razor_build, repo_root, path),
+    raises(CheckpointError, lambda: _strict_teacher(razor_build, repo_root, path),
            'model.teacher_ckpt', path, 'shape mismatch',
            'head.fc.weight: file (7, 3) vs model (10, 256)')
 
@@ -86,7 +87,7 @@ def test_b28_corrupted_checkpoint(digits_teacher_files, kind, raises, razor_buil
     """B28, ``model.teacher_ckpt`` (MMEngine's loader, for ``load_from`` / ``--resume``:
     tests/test_compat.py)."""
     path = digits_teacher_files[kind]
-    raises(RuntimeError, lambda: _strict_teacher(razor_build, repo_root, path),
+    raises(CheckpointError, lambda: _strict_teacher(razor_build, repo_root, path),
            'model.teacher_ckpt', path, 'not a readable torch checkpoint')
 
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapperDict
 
-from mmkd_ext.compat import safe_torch_load
 from mmkd_ext.engine import GANOptimWrapperConstructor
 from mmkd_ext.models.gans import DataLimitedGAN
+from mmkd_ext.models.utils.checkpoint import safe_torch_load
 
 
 def small_gan(**kw):

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from mmkd_ext.models.gans import FrozenImageEncoder
+from mmkd_ext.models.utils.checkpoint import CheckpointError
 
 
 def test_frozen_encoder_loads_file_and_stays_frozen(tmp_path, tiny_teacher_cfg):
@@ -29,12 +30,12 @@ def test_frozen_encoder_loads_file_and_stays_frozen(tmp_path, tiny_teacher_cfg):
     assert torch.equal(enc(x), enc2(x)) and enc(x).shape == (3, 32)
     enc2.train()
     assert not enc2.training and not any(p.requires_grad for p in enc2.parameters())
-    with pytest.raises(FileNotFoundError, match='model.teacher.checkpoint'):
+    with pytest.raises(CheckpointError, match='model.teacher.checkpoint'):
         FrozenImageEncoder(
             backbone=tiny_teacher_cfg()['backbone'],
             checkpoint=str(tmp_path / 'missing.pth'),
             key_hint='model.teacher')
-    with pytest.raises(KeyError, match='visual.'):
+    with pytest.raises(CheckpointError, match='visual.'):
         FrozenImageEncoder(
             backbone=tiny_teacher_cfg()['backbone'],
             checkpoint=str(path),

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from mmkd_ext.models.utils.checkpoint import CheckpointError
 from mmkd_ext.models.utils.prototype_bank import PrototypeBank, build_prototype_bank
 
 
@@ -90,13 +91,13 @@ def test_file_mode(tmp_path):
     torch.save(protos, tmp_path / 'raw.pth')
     torch.testing.assert_close(
         PrototypeBank(4, 3, mode='file', path=str(tmp_path / 'raw.pth')).means, protos)
-    with pytest.raises(FileNotFoundError, match='bank.path'):
+    with pytest.raises(CheckpointError, match='bank.path'):
         PrototypeBank(4, 3, mode='file', path=str(tmp_path / 'missing.pth'))
     with pytest.raises(
-            ValueError, match=r'expected \(num_classes, feat_dim\) = \(5, 3\)'):
+            CheckpointError, match=r'expected \(num_classes, feat_dim\) = \(5, 3\)'):
         PrototypeBank(5, 3, mode='file', path=str(path))
     torch.save(dict(weights=protos), tmp_path / 'bad.pth')
-    with pytest.raises(KeyError, match='prototypes'):
+    with pytest.raises(CheckpointError, match='prototypes'):
         PrototypeBank(4, 3, mode='file', path=str(tmp_path / 'bad.pth'))
 
 
@@ -114,7 +115,7 @@ def test_bad_input_errors():
 
 
 def test_checkpoint_round_trip_and_resume(tmp_path):
-    from mmkd_ext.compat import safe_torch_load
+    from mmkd_ext.models.utils.checkpoint import safe_torch_load
     batches = _batches(3)
     bank = PrototypeBank(6, 5)
     for x, y in batches[:2]:
@@ -173,14 +174,14 @@ def _bank(path):
 
 
 def test_b23_prototype_file_bad(tmp_path, raises):
-    raises(FileNotFoundError, lambda: _bank(tmp_path / 'none.pth'), 'bank.path',
-           'none.pth')
+    raises(CheckpointError, lambda: _bank(tmp_path / 'none.pth'), 'bank.path', 'none.pth')
     torch.save(torch.randn(5, 4), tmp_path / 'shape.pth')
-    raises(ValueError, lambda: _bank(tmp_path / 'shape.pth'), 'bank.path', '(5, 4)',
+    raises(CheckpointError, lambda: _bank(tmp_path / 'shape.pth'), 'bank.path', '(5, 4)',
            '(3, 4)')
     torch.save(dict(means=torch.randn(3, 4)), tmp_path / 'keys.pth')
-    raises(KeyError, lambda: _bank(tmp_path / 'keys.pth'), 'bank.path', 'prototypes')
+    raises(CheckpointError, lambda: _bank(tmp_path / 'keys.pth'), 'bank.path',
+           'prototypes')
     nan = torch.randn(3, 4)
     nan[1, 1] = float('nan')
     torch.save(nan, tmp_path / 'nan.pth')
-    raises(ValueError, lambda: _bank(tmp_path / 'nan.pth'), 'bank.path', 'NaN')
+    raises(CheckpointError, lambda: _bank(tmp_path / 'nan.pth'), 'bank.path', 'NaN')
