@@ -28,6 +28,14 @@ Helpers (session fixtures returning functions):
   every name in the message (the bad-input catalogue's check); returns the message;
 * ``razor_build(cfg)``: ``mmrazor.registry.MODELS.build(cfg)`` under the 'mmrazor'
   default scope (unprefixed types are MMRazor's);
+* ``tiny_classifier(width=4, num_classes=10)``: a small ResNet-18 ImageClassifier
+  config (unscoped MMPretrain types);
+* ``digits_batch(n=16)``: a classification data batch of the first ``n`` digits
+  images (32x32);
+* ``doc_example(doc, name, folder)``: the example of ``docs/<doc>`` headed
+  ``# configs/custom/<name>`` as a config file in ``folder`` (its path);
+  ``digits_vkd_distiller_cfg``: the digits VKD experiment in its ``VKDDistiller`` form
+  (docs/vkd.md), as a file;
 * ``digits_teacher_files``: the digits teacher checkpoint, good and broken (wrong
   keys, wrong shapes, truncated, garbage, empty, missing);
 * ``make_digits_coco``: the function of ``tools/dataset_converters/make_digits_coco.py``;
@@ -62,7 +70,7 @@ import mmkd_ext  # noqa: F401,E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(REPO, 'tests', 'data')
-DIGITS_VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
+DIGITS_VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py'
 
 
 def _managed_classes():
@@ -241,6 +249,74 @@ def razor_build():
     return _razor_build
 
 
+# -- small models ------------------------------------------------------------------------
+def _tiny_classifier(width=4, num_classes=10):
+    """An MMPretrain ImageClassifier config: ResNet-18 (CIFAR stem) of base width
+    ``width``, pooled (N, 8 * width) features, a linear head."""
+    return dict(
+        type='ImageClassifier',
+        backbone=dict(
+            type='ResNet_CIFAR',
+            depth=18,
+            stem_channels=width,
+            base_channels=width,
+            out_indices=(3, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=8 * width))
+
+
+@pytest.fixture(scope='session')
+def tiny_classifier():
+    return _tiny_classifier
+
+
+def _digits_batch(n=16):
+    """The first ``n`` digits images (uint8, 32x32) and labels, as a data batch."""
+    from mmpretrain.structures import DataSample
+
+    from mmkd_ext.datasets import load_digits_arrays
+    imgs, labels = load_digits_arrays(32)
+    imgs = torch.from_numpy(imgs[:n]).permute(0, 3, 1, 2).contiguous()
+    return dict(
+        inputs=list(imgs),
+        data_samples=[DataSample().set_gt_label(int(k)) for k in labels[:n]])
+
+
+@pytest.fixture(scope='session')
+def digits_batch():
+    return _digits_batch
+
+
+# -- config examples of the docs -------------------------------------------------------
+def _doc_example(doc, name, folder):
+    """Path of the example of ``docs/<doc>`` that starts with ``# configs/custom/<name>``,
+    saved into ``folder`` with its ``_base_`` made absolute."""
+    with open(osp.join(REPO, 'docs', doc), encoding='utf-8') as f:
+        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
+    for block in blocks:
+        if block.splitlines()[0].strip() == f'# configs/custom/{name}':
+            path = osp.join(str(folder), name)
+            with open(path, 'w', encoding='utf-8') as f:
+                f.write(block.replace("'../", f"'{REPO}/configs/"))
+            return path
+    raise AssertionError(f'docs/{doc} has no example configs/custom/{name}')
+
+
+@pytest.fixture(scope='session')
+def doc_example():
+    """``doc_example(doc, name, folder) -> path``: a config example of the docs as a
+    file (docs/custom_student.md, docs/vkd.md)."""
+    return _doc_example
+
+
+@pytest.fixture(scope='session')
+def digits_vkd_distiller_cfg(tmp_path_factory):
+    """The digits VKD experiment in its ``VKDDistiller`` form (docs/vkd.md), as a file."""
+    return _doc_example('vkd.md',
+                        'vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py',
+                        tmp_path_factory.mktemp('doc_configs'))
+
+
 # -- checkpoints of the digits teacher --------------------------------------------------
 @pytest.fixture(scope='session')
 def digits_teacher_files(tmp_path_factory):
@@ -250,6 +326,7 @@ def digits_teacher_files(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp('teacher')
     cfg = Config.fromfile(osp.join(REPO, DIGITS_VKD_CFG))
+    torch.manual_seed(0)
     teacher = MODELS.build(cfg.model.teacher)
     sd = teacher.state_dict()
     files = dict(missing=str(tmp / 'missing.pth'))
@@ -339,11 +416,14 @@ def _repdistiller_state_dict(model, clf_name):
 
 @pytest.fixture(scope='session')
 def cifar_classifier():
+    """``cifar_classifier(name, num_classes=100)``: a CIFAR-100 zoo classifier."""
     return _cifar_classifier
 
 
 @pytest.fixture(scope='session')
 def repdistiller_state_dict():
+    """``repdistiller_state_dict(model, clf_name)``: its weights in the RepDistiller
+    layout (backbone names as they are, the classifier as ``clf_name``)."""
     return _repdistiller_state_dict
 
 

@@ -2,7 +2,7 @@
 # configs/_base_/distill/vkd.py, on top of its logit-KD term) of the digits student
 # (64-d `neck` feature) from the digits teacher (256-d), written with MMRazor's
 # recorders / connectors / mappings (StrictConfigurableDistiller); the same run with
-# VKDDistiller is the `_vkd-distiller` variant. The projector's widths (64 -> 256) are
+# VKDDistiller is written out in docs/vkd.md. The projector's widths (64 -> 256) are
 # inferred from the two models when the algorithm is built.
 # Train the teacher first:
 #   python tools/train.py configs/digits/resnet18-w32_20e_digits.py

@@ -8,12 +8,11 @@ import torch
 from mmengine.config import Config
 
 import mmkd_ext  # noqa: F401
-from mmkd_ext.compat import safe_torch_load
 from mmkd_ext.models.connectors import OrthogonalConnector
+from mmkd_ext.models.utils.checkpoint import safe_torch_load
 from mmkd_ext.models.utils.orthogonal import orthogonality_error
 
 RAW = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits.py'
-DISTILLER = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
 FAST = [
     'train_cfg.max_epochs=1',
     'train_cfg.val_begin=2',
@@ -25,14 +24,9 @@ FAST = [
 
 
 @pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory, repo_root):
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(osp.join(repo_root, RAW))
-    torch.manual_seed(0)
-    teacher = MODELS.build(cfg.teacher_model)
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    torch.save({'state_dict': teacher.state_dict()}, path)
-    return str(path)
+def teacher_ckpt(digits_teacher_files):
+    """A saved random digits teacher."""
+    return digits_teacher_files['good']
 
 
 def _vkd_losses(records, key):
@@ -58,12 +52,15 @@ def _trained_connector(repo_root, cfg_path, options, ckpt_path):
     return conns[0]
 
 
-@pytest.mark.parametrize('cfg,key', [
-    (RAW, 'model.distiller.connectors.vkd_s.init'),
-    (DISTILLER, 'model.distiller.feature_pairs.0.init'),
+@pytest.mark.parametrize('style,key', [
+    ('shipped', 'model.distiller.connectors.vkd_s.init'),
+    ('VKDDistiller', 'model.distiller.feature_pairs.0.init'),
 ])
-def test_config_trains_and_connector_stays_orthogonal(cfg, key, tmp_path, teacher_ckpt,
-                                                      run_tool, scalars, repo_root):
+def test_config_trains_and_connector_stays_orthogonal(style, key, tmp_path, teacher_ckpt,
+                                                      run_tool, scalars, repo_root,
+                                                      digits_vkd_distiller_cfg):
+    """The shipped config and its VKDDistiller form (docs/vkd.md)."""
+    cfg = RAW if style == 'shipped' else digits_vkd_distiller_cfg
     run_tool('tools/train.py', cfg, '--work-dir', tmp_path, '--cfg-options',
              f'model.teacher_ckpt={teacher_ckpt}', f'{key}=identity', *FAST)
     conn = _trained_connector(repo_root, cfg, {

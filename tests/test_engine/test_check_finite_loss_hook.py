@@ -8,15 +8,13 @@ from mmengine.config import Config
 import mmkd_ext  # noqa: F401
 from mmkd_ext.engine.check_finite_loss_hook import nonfinite_losses
 
-VKD_CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
-
 
 # -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
-def test_b17_nonfinite_loss_stops_training(tmp_path, raises, repo_root):
+def test_b17_nonfinite_loss_stops_training(tmp_path, raises, digits_vkd_distiller_cfg):
     """NaN features reach the VKD / KD losses in a real run (NaN pixel mean): the
     CheckFiniteLossHook stops at iteration 1 naming the terms; no checkpoint written."""
     from mmengine.runner import Runner
-    cfg = Config.fromfile(f'{repo_root}/{VKD_CFG}')
+    cfg = Config.fromfile(digits_vkd_distiller_cfg)
     cfg.work_dir = str(tmp_path)
     cfg.model.teacher_ckpt = None
     cfg.model.data_preprocessor.mean = [float('nan')] * 3

@@ -197,47 +197,6 @@ class ViDT(DetectionTransformer):
         self.query_pos_proj = DetTokenProjection(pos_dims, self.embed_dims)
         self.reference_points_fc = nn.Linear(self.embed_dims, 2)
 
-    def distill_sizes(self, source, data_idx=None):
-        """Sizes of the features a distiller records at module ``source`` that a
-        teacher must share, each with its config key (relative to the detector).
-
-        Used at build time by
-        :func:`mmkd_ext.models.distillers.pair_check.check_record_sizes`: ``'neck'``
-        (the whole tuple): the number of feature levels; ``'tgt_proj'``,
-        ``'query_pos_proj'``, ``'decoder.layers.<i>'``: [DET] tokens; ``'decoder'``:
-        decoder layers and [DET] tokens; ``'bbox_head'`` element 0 (its input
-        ``hidden_states`` (L + 1, N, Q, 256) = [decoder input; L decoder layer outputs],
-        the reference's ``hs``, recorded by ``ModuleInputs``; or its output logits
-        (L + 1, N, Q, classes)): decoder layers and [DET] tokens. ``'channels'`` (the
-        256-d width) only matters where no connector sits between the two models.
-
-        Returns:
-            dict: label -> (size, config key), e.g.
-            ``{'[DET] tokens': (100, 'num_queries')}``; ``{}`` for other sources.
-        """
-        tokens = (self.num_queries, 'num_queries')
-        width = (self.embed_dims, 'decoder.layer_cfg.self_attn_cfg.embed_dims')
-        if source == 'neck':
-            sizes = {'feature levels': (self.num_feature_levels, 'num_feature_levels')}
-            return dict(sizes, channels=(self.embed_dims, 'neck.out_channels')) \
-                if data_idx is None else {}
-        if source == 'decoder':
-            sizes = {
-                'decoder layers': (self.decoder.num_layers, 'decoder.num_layers'),
-                '[DET] tokens': tokens
-            }
-            return dict(sizes, channels=width) if data_idx == 0 else sizes
-        if source == 'bbox_head' and data_idx == 0:
-            return {
-                'decoder layers': (self.decoder.num_layers, 'decoder.num_layers'),
-                '[DET] tokens': tokens
-            }
-        if source in ('tgt_proj', 'query_pos_proj'):
-            return {'[DET] tokens': tokens, 'channels': width}
-        if source.startswith('decoder.layers.'):
-            return {'[DET] tokens': tokens}
-        return {}
-
     def init_weights(self) -> None:
         cfgs = self.init_cfg
         cfgs = [] if cfgs is None else list(cfgs) if isinstance(cfgs, list) else [cfgs]

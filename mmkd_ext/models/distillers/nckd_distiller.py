@@ -7,9 +7,8 @@ from mmrazor.registry import MODELS
 from ..heads.nc3_head import NC3Head
 from ..utils.checkpoint import read_checkpoint
 from ..utils.prototype_bank import attach_bank, build_prototype_bank
-from .strict_configurable_distiller import (_MISSING, KEY, MODEL_KEYS,
-                                            StrictConfigurableDistiller)
-from .widths import WidthError, feature_width, shape_of
+from .strict_configurable_distiller import StrictConfigurableDistiller
+from .widths import KEY, MISSING, MODEL_KEYS, WidthError, feature_width, shape_of
 
 _BANK_INPUTS = ('preds_T', 'labels')
 
@@ -154,9 +153,6 @@ class NCKDDistiller(StrictConfigurableDistiller):
                     f'in model.distiller.{side}_recorders ({sorted(recorders)})')
         return {arg: dict(record) for arg, record in mappings.items()}
 
-    def has_pending_widths(self):
-        return super().has_pending_widths() or self._bank_cfg is not None
-
     def _prepare_student_model(self, student, x):
         """Settle the bank's width from the teacher's dry-run record, then each
         NC3Head's widths from the student's features (one measuring forward per
@@ -216,7 +212,7 @@ class NCKDDistiller(StrictConfigurableDistiller):
         key = f'{KEY}.bank_forward_mappings.preds_T'
         value = self.record_value(record, key)
         desc = self.describe_record(record)
-        if value is _MISSING:
+        if value is MISSING:
             if self._bank_cfg is not None:
                 raise WidthError(f'{KEY}.bank.feat_dim cannot be inferred: the dry run '
                                  f'does not reach {desc}; set it')
@@ -278,7 +274,7 @@ class NCKDDistiller(StrictConfigurableDistiller):
         if getattr(loss, 'bank', None) is None or 'preds_S' not in values:
             return
         value, desc = values['preds_S']
-        if value is _MISSING:
+        if value is MISSING:
             return
         d = loss.bank.feat_dim
         if getattr(value, 'dim', lambda: 0)() != 2 or value.shape[1] != d:

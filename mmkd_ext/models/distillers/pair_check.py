@@ -5,11 +5,12 @@
   ``model.architecture`` (student) or ``model.teacher``, so the keys are rewritten
   (``model.architecture.neck.in_channels``).
 * :func:`check_record_sizes`: every distillation loss compares student and teacher
-  features recorded at some modules. Models that know which of their sizes such a
-  feature carries expose ``distill_sizes(source, data_idx) -> {label: (size, key)}``
-  (e.g. :meth:`mmkd_ext.models.detectors.ViDT.distill_sizes`: [DET] tokens, decoder
-  layers, feature levels). Every size the two sides of a loss input pair must share
-  is compared before the first iteration; a mismatch is a ``ValueError`` such as::
+  features recorded at some modules. For the model classes in :data:`SIZE_ADAPTERS`
+  an adapter knows which of the model's sizes such a feature carries,
+  ``adapter(model, source, data_idx) -> {label: (size, key)}`` (:func:`vidt_sizes`:
+  [DET] tokens, decoder layers, feature levels). Every size the two sides of a loss
+  input pair must share is compared before the first iteration; a mismatch is a
+  ``ValueError`` such as::
 
       model.distiller.distill_losses.loss_vkd_det: student [DET] tokens 20 != teacher
       [DET] tokens 30 (model.architecture.num_queries vs model.teacher.num_queries)
@@ -19,7 +20,9 @@
 """
 import re
 
-__all__ = ['prefix_model_keys', 'check_record_sizes']
+from ..detectors.vidt import ViDT
+
+__all__ = ['prefix_model_keys', 'check_record_sizes', 'vidt_sizes', 'SIZE_ADAPTERS']
 
 _MODEL_KEY = re.compile(r'(?<![\w.])model\.(?!architecture\.|teacher\.|distiller\.)')
 
@@ -39,13 +42,56 @@ def _split(mapping):
     return student, teacher
 
 
+def vidt_sizes(model, source, data_idx=None):
+    """Sizes of the features a distiller records at :class:`ViDT` module ``source``
+    that a teacher must share, each with its config key (relative to the detector).
+
+    ``'neck'`` (the whole tuple): the number of feature levels; ``'tgt_proj'``,
+    ``'query_pos_proj'``, ``'decoder.layers.<i>'``: [DET] tokens; ``'decoder'``:
+    decoder layers and [DET] tokens; ``'bbox_head'`` element 0 (its input
+    ``hidden_states`` (L + 1, N, Q, 256) = [decoder input; L decoder layer outputs],
+    the reference's ``hs``, recorded by ``ModuleInputs``; or its output logits
+    (L + 1, N, Q, classes)): decoder layers and [DET] tokens. ``'channels'`` (the
+    256-d width) only matters where no connector sits between the two models
+    (docs/detection.md).
+
+    Returns:
+        dict: label -> (size, config key), e.g.
+        ``{'[DET] tokens': (100, 'num_queries')}``; ``{}`` for other sources.
+    """
+    tokens = (model.num_queries, 'num_queries')
+    width = (model.embed_dims, 'decoder.layer_cfg.self_attn_cfg.embed_dims')
+    layers = (model.decoder.num_layers, 'decoder.num_layers')
+    if source == 'neck':
+        sizes = {'feature levels': (model.num_feature_levels, 'num_feature_levels')}
+        return dict(sizes, channels=(model.embed_dims, 'neck.out_channels')) \
+            if data_idx is None else {}
+    if source == 'decoder':
+        sizes = {'decoder layers': layers, '[DET] tokens': tokens}
+        return dict(sizes, channels=width) if data_idx == 0 else sizes
+    if source == 'bbox_head' and data_idx == 0:
+        return {'decoder layers': layers, '[DET] tokens': tokens}
+    if source in ('tgt_proj', 'query_pos_proj'):
+        return {'[DET] tokens': tokens, 'channels': width}
+    if source.startswith('decoder.layers.'):
+        return {'[DET] tokens': tokens}
+    return {}
+
+
+#: model class -> adapter ``(model, source, data_idx) -> {label: (size, key)}``
+SIZE_ADAPTERS = {ViDT: vidt_sizes}
+
+
+def _adapter(model):
+    return next((fn for cls, fn in SIZE_ADAPTERS.items() if isinstance(model, cls)), None)
+
+
 def _sizes(model, recorders, arg):
-    sizes = getattr(model, 'distill_sizes', None)
     recorder = recorders.recorders.get(arg['recorder'])
     source = getattr(recorder, 'source', None)
-    if sizes is None or not isinstance(source, str):
+    if not isinstance(source, str):
         return {}
-    return sizes(source, arg.get('data_idx'))
+    return _adapter(model)(model, source, arg.get('data_idx'))
 
 
 def check_record_sizes(distiller, student, teacher):
@@ -56,14 +102,14 @@ def check_record_sizes(distiller, student, teacher):
             ``student_recorders``, ``teacher_recorders``). Its optional attribute
             ``loss_config_keys`` (loss name -> config key, e.g. VKDDistiller's
             ``model.distiller.feature_pairs[4]``) is named in the error.
-        student, teacher: the built models; only those with ``distill_sizes`` are
-            checked.
+        student, teacher: the built models; checked when both have an adapter in
+            :data:`SIZE_ADAPTERS`.
 
     Raises:
         ValueError: the first loss with a mismatch, naming the loss, the sizes and the
         config keys of both models.
     """
-    if not (hasattr(student, 'distill_sizes') and hasattr(teacher, 'distill_sizes')):
+    if _adapter(student) is None or _adapter(teacher) is None:
         return
     origins = getattr(distiller, 'loss_config_keys', {})
     for loss_name, mapping in distiller.loss_forward_mappings.items():

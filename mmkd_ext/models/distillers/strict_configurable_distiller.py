@@ -1,53 +1,21 @@
 """The project's distiller base: MMRazor's ``ConfigurableDistiller`` whose widths are
 inferred from the models and checked against them when the algorithm is built."""
-import copy
-
 import torch
-from mmengine.logging import print_log
-from mmengine.model import BaseModel
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
-from torch import nn
 
-from ..utils.razor_build import build_razor_module
+from .connector_widths import ConnectorWidthsMixin, PendingConnector
+from .dry_run import dry_forward, dry_input, measure_input
 from .recorder_check import RecorderSourceCheckMixin
-from .widths import (IN_FIELDS, OUT_FIELDS, WidthError, check_dry_run_shape,
-                     default_dry_run_shape, feature_width, has_omitted, is_chain,
-                     omitted_fields, shape_of)
+from .widths import (KEY, MISSING, MODEL_KEYS, WidthError, check_dry_run_shape,
+                     default_dry_run_shape, feature_width, has_omitted, shape_of)
 
-#: config key of the distiller in MMRazor algorithm configs
-KEY = 'model.distiller'
-#: config key of each side's model in MMRazor algorithm configs
-MODEL_KEYS = dict(student='model.architecture', teacher='model.teacher')
-_MISSING = object()
-
-
-class PendingConnector(nn.Module):
-    """Stands in for a connector whose widths are inferred at build time (no
-    parameters); replaced by the real connector when the algorithm prepares the
-    distiller."""
-
-    def __init__(self, key):
-        super().__init__()
-        self.key = key
-
-    def forward(self, *args, **kwargs):
-        raise RuntimeError(
-            f'{self.key}: its widths were omitted and never inferred. The distiller '
-            'infers them from the models when the algorithm calls prepare_from_student '
-            'and prepare_from_teacher (MMRazor\'s SingleTeacherDistill does, when it is '
-            'built); otherwise give in_channels / out_channels explicitly.')
-
-    def extra_repr(self):
-        return f'{self.key} (widths pending)'
-
-
-class _StopForward(Exception):
-    """Raised by a forward pre-hook to end a measuring forward early."""
+__all__ = ['StrictConfigurableDistiller', 'PendingConnector', 'KEY', 'MODEL_KEYS']
 
 
 @MODELS.register_module()
-class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistiller):
+class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConnectorWidthsMixin,
+                                  ConfigurableDistiller):
     """``ConfigurableDistiller`` (same arguments, plus ``dry_run_shape``) that infers
     omitted widths and finds every width mismatch when the algorithm is built.
 
@@ -98,29 +66,6 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
                 f'{[f"{KEY}.connectors.{n}" for n in self._pending]} cannot be '
                 'inferred: give them, or remove dry_run_shape')
 
-    # -- building -------------------------------------------------------------------
-    def build_connectors(self, connectors=None):
-        """Build the connectors; those with omitted widths become
-        :class:`PendingConnector` until the dry run infers them."""
-        built = nn.ModuleDict()
-        self._pending = {}
-        for name, cfg in (connectors or {}).items():
-            if has_omitted(cfg):
-                self._pending[name] = copy.deepcopy(cfg)
-                built[name] = PendingConnector(f'{KEY}.connectors.{name}')
-            elif is_chain(cfg) and not isinstance(cfg, dict):
-                built[name] = nn.Sequential(*[build_razor_module(c) for c in cfg])
-            else:
-                built[name] = build_razor_module(cfg)
-        return built
-
-    def has_pending_widths(self):
-        """Whether some width still has to be inferred from the models."""
-        return bool(self._pending)
-
-    def _pending_keys(self):
-        return [f'{KEY}.connectors.{n}' for n in self._pending]
-
     # -- the algorithm hands over the models -----------------------------------------
     def prepare_from_student(self, model):
         """Keep the student; recorders are set up (and widths inferred) once both
@@ -139,6 +84,9 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
         prepare = getattr(ConfigurableDistiller, f'prepare_from_{side}')
         self._prepare_recorders(lambda m: prepare(self, m), model, side)
 
+    def _pending_keys(self):
+        return [f'{KEY}.connectors.{n}' for n in self._pending]
+
     def _setup(self):
         student, teacher = self._refs['student'][0], self._refs['teacher'][0]
         self._refs = dict(student=None, teacher=None)
@@ -153,18 +101,18 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
             shape, origin = default_dry_run_shape(student, teacher)
             origin = f'derived from the models: {origin}; set {KEY}.dry_run_shape'
         self._dry_run_origin = f'{tuple(shape)}, {origin}'
-        device = next((p.device for p in student.parameters()), torch.device('cpu'))
-        gen = torch.Generator().manual_seed(0)
-        x = torch.randn(shape, generator=gen).to(device)
+        x = dry_input(shape, student)
         modes = [(m, m.training) for m in (student, teacher, self)]
         try:
             for m, _ in modes:
                 m.eval()
             with torch.no_grad():
-                self._dry_forward(teacher, self.teacher_recorders, x, 'teacher')
+                dry_forward(teacher, self.teacher_recorders, x, 'teacher',
+                            self._dry_run_origin)
                 self._prepare_student_model(student, x)
                 self._init_recorders(student, 'student')
-                self._dry_forward(student, self.student_recorders, x, 'student')
+                dry_forward(student, self.student_recorders, x, 'student',
+                            self._dry_run_origin)
                 self._check_records()
                 self._check_losses()
         finally:
@@ -182,49 +130,10 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
     def _check_records(self):
         """Hook: checks of the recorded features before the losses are walked."""
 
-    # -- dry run --------------------------------------------------------------------
-    def _call(self, model, x):
-        if isinstance(model, BaseModel):
-            return model(x, None, mode='tensor')
-        return model(x)
-
-    def _dry_forward(self, model, recorders, x, side):
-        try:
-            with recorders:
-                self._call(model, x)
-        except Exception as err:
-            raise WidthError(
-                f'{KEY}: the build-time dry run of the {side} ({MODEL_KEYS[side]}) '
-                f'fails on an input of shape {self._dry_run_origin}: '
-                f'{type(err).__name__}: {err}. If the input does not suit the models, '
-                f'set {KEY}.dry_run_shape; {KEY}.dry_run_shape=False skips the dry run '
-                '(every width must then be given).') from err
-
     def measure_input(self, model, module, name, x, side='student'):
-        """The first positional input of ``module`` (a submodule ``name`` of
-        ``model``) in a forward of ``model`` on ``x``; the forward stops there."""
-        seen = {}
-
-        def hook(_, args):
-            seen['x'] = args[0] if args else None
-            raise _StopForward
-
-        handle = module.register_forward_pre_hook(hook)
-        try:
-            self._call(model, x)
-        except _StopForward:
-            pass
-        except Exception as err:
-            raise WidthError(
-                f'{KEY}: the build-time dry run of the {side} ({MODEL_KEYS[side]}) '
-                f'fails before {MODEL_KEYS[side]}.{name} on an input of shape '
-                f'{self._dry_run_origin}: {type(err).__name__}: {err}') from err
-        finally:
-            handle.remove()
-        if 'x' not in seen:
-            raise WidthError(f'{KEY}: the dry run of the {side} never reaches '
-                             f'{MODEL_KEYS[side]}.{name}')
-        return seen['x']
+        """The first positional input of ``module`` (submodule ``name`` of ``model``)
+        in a dry forward of ``model`` on ``x`` (:func:`.dry_run.measure_input`)."""
+        return measure_input(model, module, name, x, side, self._dry_run_origin)
 
     def describe_record(self, record):
         """``student recorder "feat" (model.architecture.neck, data_idx 0)``."""
@@ -237,146 +146,19 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
         return f'{side} recorder "{name}" ({MODEL_KEYS[side]}.{source}{extra})'
 
     def record_value(self, record, key):
-        """The recorded data of a mapping entry (before its connector), or _MISSING
+        """The recorded data of a mapping entry (before its connector), or MISSING
         when the dry run (``mode='tensor'``) does not reach the recorded module."""
         side = 'student' if record.get('from_student') else 'teacher'
         recorder = getattr(self, f'{side}_recorders').get_recorder(record['recorder'])
         idx = record.get('record_idx', 0)
         if len(recorder.data_buffer) <= idx:
-            return _MISSING
+            return MISSING
         try:
             return recorder.get_record_data(idx, record.get('data_idx'))
         except (AssertionError, TypeError, IndexError) as err:
             raise WidthError(f'{key}.data_idx: {record.get("data_idx")!r} does not '
                              f'select from {self.describe_record(record)}, whose record '
                              f'is {shape_of(recorder.data_buffer[idx])}: {err}') from None
-
-    def _field_key(self, key, field):
-        """Config key of a connector width (VKDDistiller names its feature pairs)."""
-        return f'{key}.{field}'
-
-    def _mismatch(self, key, field, given, desc, x):
-        w = feature_width(x)
-        return WidthError(
-            f'{self._field_key(key, field)}: {given} given, but {desc} gives {w} '
-            f'channels (shape {shape_of(x)}); set it to {w}, or omit it to infer it')
-
-    def _run_built(self, module, key, x, desc):
-        """Check a built connector's input widths, then apply it."""
-        if isinstance(module, nn.Sequential) or type(module).__name__ == \
-                'SequentialConnector':
-            children = module if isinstance(module, nn.Sequential) else \
-                module.connectors
-            sub = '[{}]' if isinstance(module, nn.Sequential) else '.connectors.{}'
-            for i, child in enumerate(children):
-                ckey = key + sub.format(i)
-                x = self._run_built(child, ckey, x, desc)
-                desc = f'{ckey} ({type(child).__name__})'
-            return x
-        w = feature_width(x)
-        for field in IN_FIELDS:
-            given = getattr(module, field, None)
-            if isinstance(given, int) and w is not None and given != w:
-                raise self._mismatch(key, field, given, desc, x)
-        try:
-            return module(x)
-        except Exception as err:
-            raise WidthError(f'{key} ({type(module).__name__}) fails on {desc}, shape '
-                             f'{shape_of(x)}: {type(err).__name__}: {err}') from err
-
-    def _build_pending(self, cfg, key, x, desc, target):
-        """Fill the omitted widths of ``cfg`` from the input ``x`` (and ``target()``
-        for output widths), build it, apply it; returns (module, output)."""
-        if is_chain(cfg):
-            listed = not isinstance(cfg, dict)
-            elements = cfg if listed else cfg['connectors']
-            modules = []
-            for i, el in enumerate(elements):
-                ckey = f'{key}[{i}]' if listed else f'{key}.connectors.{i}'
-                if isinstance(el, nn.Module):
-                    module, x = el, self._run_built(el, ckey, x, desc)
-                elif has_omitted(el):
-                    module, x = self._build_pending(el, ckey, x, desc, target)
-                else:
-                    module = build_razor_module(el).eval()
-                    x = self._run_built(module, ckey, x, desc)
-                modules.append(module)
-                desc = f'{ckey} ({type(module).__name__})'
-            if listed:
-                return nn.Sequential(*modules).eval(), x
-            return build_razor_module(dict(cfg, connectors=modules)).eval(), x
-        cfg = copy.deepcopy(cfg)
-        ins, outs = omitted_fields(cfg)
-        w = feature_width(x)
-        for field in IN_FIELDS:
-            if field in ins or cfg.get(field) is None:
-                continue
-            if w is not None and cfg[field] != w:
-                raise self._mismatch(key, field, cfg[field], desc, x)
-        for field in ins:
-            if w is None:
-                raise WidthError(
-                    f'{self._field_key(key, field)} cannot be inferred: {desc} gives '
-                    f'{shape_of(x)}, not one tensor (select one with data_idx, or '
-                    'give the width)')
-            self._inferred(key, field, w, desc)
-            cfg[field] = w
-        for field in outs:
-            t, tdesc = target()
-            if t is None:
-                raise WidthError(
-                    f'{self._field_key(key, field)} cannot be inferred: {tdesc}; '
-                    'give it')
-            self._inferred(key, field, t, tdesc)
-            cfg[field] = t
-        module = build_razor_module(cfg).eval()  # no running statistics updated
-        try:
-            return module, module(x)
-        except Exception as err:
-            raise WidthError(f'{key} ({type(module).__name__}) fails on {desc}, shape '
-                             f'{shape_of(x)}: {type(err).__name__}: {err}') from err
-
-    def _inferred(self, key, field, value, desc):
-        full = self._field_key(key, field)
-        self.inferred_widths[full] = value
-        print_log(f'{full} = {value} (inferred from {desc})', logger='current')
-
-    def apply_connector(self, name, x, desc, target=None):
-        """Run connector ``name`` on ``x`` (building it first when its widths are
-        pending); returns (output, description)."""
-        key = f'{KEY}.connectors.{name}'
-        if name not in self.connectors:
-            raise WidthError(f'{key} is used in {KEY}.loss_forward_mappings but not '
-                             f'defined in {KEY}.connectors ({sorted(self.connectors)})')
-        if name in self._pending:
-            cfg = self._pending.pop(name)
-            module, x = self._build_pending(
-                cfg, key, x, desc, target or (lambda:
-                                              (None, 'nothing else reaches this loss')))
-            self.connectors[name] = module
-        else:
-            x = self._run_built(self.connectors[name], key, x, desc)
-        module = self.connectors[name]
-        origin = self._out_origin(module, key)
-        origin = f', {self._field_key(*origin[:2])}={origin[2]}' if origin else ''
-        return x, f'{desc} -> {key} ({type(module).__name__}{origin})'
-
-    def _out_origin(self, module, key):
-        """``(key, field, value)`` of the last output width a connector sets."""
-        if isinstance(module, nn.Sequential) or type(module).__name__ == \
-                'SequentialConnector':
-            seq = isinstance(module, nn.Sequential)
-            children = module if seq else module.connectors
-            found = None
-            for i, child in enumerate(children):
-                sub = f'{key}[{i}]' if seq else f'{key}.connectors.{i}'
-                found = self._out_origin(child, sub) or found
-            return found
-        for field in OUT_FIELDS + IN_FIELDS[2:]:
-            value = getattr(module, field, None)
-            if isinstance(value, int):
-                return key, field, value
-        return None
 
     def default_target_width(self, loss_name, arg):
         """Hook: output width for a connector of a loss input with no other feature to
@@ -392,7 +174,7 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
             def target(arg, record):
                 side = record.get('from_student')
                 others = [(a, v) for a, v in values.items()
-                          if v[0] is not _MISSING and feature_width(v[0]) is not None
+                          if v[0] is not MISSING and feature_width(v[0]) is not None
                           and torch.is_floating_point(v[0])]
                 pick = [o for o in others if mapping[o[0]].get('from_student') != side]
                 for a, (v, d) in pick or others:
@@ -411,13 +193,13 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
                 value = self.record_value(record, rkey)
                 desc = self.describe_record(record)
                 conn = record.get('connector')
-                if value is _MISSING:
+                if value is MISSING:
                     if conn in self._pending:
                         raise WidthError(
                             f'{KEY}.connectors.{conn}: its widths cannot be inferred: '
                             f'the dry run (mode="tensor") does not reach {desc}; give '
                             'them')
-                    values[arg] = (_MISSING, desc)
+                    values[arg] = (MISSING, desc)
                     continue
                 if conn:
                     value, desc = self.apply_connector(
@@ -425,7 +207,7 @@ class StrictConfigurableDistiller(RecorderSourceCheckMixin, ConfigurableDistille
                 if record.get('connector_idx') is not None:
                     value = value[record['connector_idx']]
                 values[arg] = (value, desc)
-            if any(v is _MISSING for v, _ in values.values()):
+            if any(v is MISSING for v, _ in values.values()):
                 self.check_partial_loss(loss_name, values)
                 continue
             loss = self.distill_losses[loss_name]

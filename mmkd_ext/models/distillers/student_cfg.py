@@ -4,14 +4,25 @@ import copy
 
 import torch
 from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+
+from ..heads.nc3_head import NC3Head
 
 __all__ = ['student_cfg_with_widths']
+
+
+def _is_nc3_head(cfg):
+    """Whether a config builds an :class:`NC3Head` (or a subclass), by its class."""
+    kind = cfg.get('type')
+    if isinstance(kind, str):  # a bare name or any 'scope.' prefix
+        kind = PRETRAIN_MODELS.get(kind)
+    return isinstance(kind, type) and issubclass(kind, NC3Head)
 
 
 def _left_out(cfg):
     """Whether a config (or a sub-config) is an NC3Head with a width left out."""
     if isinstance(cfg, dict):
-        if str(cfg.get('type', '')).split('.')[-1] == 'NC3Head':
+        if _is_nc3_head(cfg):
             proj = cfg.get('projector') or {}
             return cfg.get('in_channels') is None or (
                 isinstance(proj, dict) and proj

@@ -8,12 +8,15 @@ from mmkd_ext.models.connectors.normalizers import normalizer_cfg
 from mmkd_ext.models.connectors.orthogonal_connector import DEFAULT_PARAMETRIZATION
 from ..utils.razor_build import build_razor_module
 from .recorder_check import RecorderSourceError, module_names
-from .strict_configurable_distiller import KEY, MODEL_KEYS, StrictConfigurableDistiller
+from .strict_configurable_distiller import StrictConfigurableDistiller
+from .widths import KEY, MODEL_KEYS
 
 _POOLS = {
     'gap': dict(type='GlobalAvgPoolConnector'),
     'token_mean': dict(type='TokenMeanPoolConnector'),
 }
+_TABLES = ('student_recorders', 'teacher_recorders', 'connectors', 'distill_losses',
+           'loss_forward_mappings')
 _PAIR_KEYS = {
     'student', 'teacher', 'name', 'student_pool', 'teacher_pool', 'student_channels',
     'teacher_channels', 'projector', 'parametrization', 'init', 'learnable_scale_bias',
@@ -80,16 +83,7 @@ class VKDDistiller(StrictConfigurableDistiller):
     KD term.
     """
 
-    def __init__(self,
-                 feature_pairs,
-                 dry_run_shape=None,
-                 pair_defaults=None,
-                 student_recorders=None,
-                 teacher_recorders=None,
-                 connectors=None,
-                 distill_losses=None,
-                 loss_forward_mappings=None,
-                 **kwargs):
+    def __init__(self, feature_pairs, dry_run_shape=None, pair_defaults=None, **kwargs):
         if not isinstance(feature_pairs, (list, tuple)) or not feature_pairs:
             raise ValueError('VKDDistiller: `feature_pairs` must be a non-empty list of '
                              f'dicts, got {feature_pairs!r}')
@@ -100,8 +94,10 @@ class VKDDistiller(StrictConfigurableDistiller):
                            'that cannot be shared; allowed: '
                            f"{sorted(_PAIR_KEYS - {'student', 'teacher', 'name'})}")
         pairs = []
-        s_rec, t_rec = dict(student_recorders or {}), dict(teacher_recorders or {})
-        losses = dict(distill_losses or {})
+        # the ConfigurableDistiller tables the pairs add to (recorders, connectors, ...)
+        tables = {k: dict(kwargs.pop(k, None) or {}) for k in _TABLES}
+        s_rec, t_rec = tables['student_recorders'], tables['teacher_recorders']
+        losses = tables['distill_losses']
         for i, pair in enumerate(feature_pairs):
             key = f'feature_pairs[{i}]'
             if not isinstance(pair, dict) or 'student' not in pair \
@@ -144,18 +140,10 @@ class VKDDistiller(StrictConfigurableDistiller):
                 '`teacher_channels` and `dry_run_shape` is False; set them, or let '
                 '`dry_run_shape` infer them by a dry forward (None: derived from the '
                 'models, or e.g. (2, 3, 224, 224)).')
-        conns, maps = dict(connectors or {}), dict(loss_forward_mappings or {})
         for p in pairs:  # omitted channels: pending connectors, inferred at build
-            conns.update(self._pair_connectors(p))
-            maps.update(self._pair_mapping(p))
-        super().__init__(
-            student_recorders=s_rec,
-            teacher_recorders=t_rec,
-            connectors=conns,
-            distill_losses=losses,
-            loss_forward_mappings=maps,
-            dry_run_shape=dry_run_shape,
-            **kwargs)
+            tables['connectors'].update(self._pair_connectors(p))
+            tables['loss_forward_mappings'].update(self._pair_mapping(p))
+        super().__init__(dry_run_shape=dry_run_shape, **tables, **kwargs)
         self._pairs = pairs
         #: loss name -> the config key it comes from (named in build-time errors)
         self.loss_config_keys = {

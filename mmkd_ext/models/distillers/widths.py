@@ -21,8 +21,15 @@ from mmrazor.registry import MODELS
 __all__ = [
     'IN_FIELDS', 'OUT_FIELDS', 'WidthError', 'feature_width', 'shape_of',
     'connector_class', 'omitted_fields', 'has_omitted', 'is_chain',
-    'default_dry_run_shape', 'check_dry_run_shape'
+    'default_dry_run_shape', 'check_dry_run_shape', 'KEY', 'MODEL_KEYS', 'MISSING'
 ]
+
+#: config key of the distiller in MMRazor algorithm configs
+KEY = 'model.distiller'
+#: config key of each side's model in MMRazor algorithm configs
+MODEL_KEYS = dict(student='model.architecture', teacher='model.teacher')
+#: a recorded value the dry run (``mode='tensor'``) does not reach
+MISSING = object()
 
 #: config fields that take the width of a connector's input
 IN_FIELDS = ('in_channels', 'in_channel', 'num_features')

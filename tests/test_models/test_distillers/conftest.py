@@ -2,7 +2,6 @@
 examples as configs, a digits teacher file, 2-iteration runners and plain builds."""
 import math
 import os.path as osp
-import re
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +11,6 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-DOC = osp.join(REPO, 'docs', 'custom_student.md')
 TWO_ITERS = {  # 32 training images in batches of 16: one epoch of 2 iterations
     'train_dataloader.dataset.subset_ratio': 32 / 1437,
     'train_dataloader.batch_size': 16,
@@ -23,19 +21,6 @@ TWO_ITERS = {  # 32 training images in batches of 16: one epoch of 2 iterations
     'default_hooks.checkpoint.interval': -1,
     'default_hooks.checkpoint.save_last': False,
 }
-
-
-def doc_config(name, tmp_path):
-    """The example of docs/custom_student.md that starts with
-    ``# configs/custom/<name>``, saved under tmp_path (``_base_`` made absolute)."""
-    with open(DOC) as f:
-        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
-    for block in blocks:
-        if block.splitlines()[0].strip() == f'# configs/custom/{name}':
-            path = tmp_path / name
-            path.write_text(block.replace("'../", f"'{REPO}/configs/"))
-            return Config.fromfile(str(path))
-    raise AssertionError(f'docs/custom_student.md has no example configs/custom/{name}')
 
 
 @pytest.fixture(scope='module')
@@ -75,8 +60,14 @@ def train_two_iterations(runner, loss_key):
 
 
 @pytest.fixture
-def cs():
-    """The helpers above, for the test modules (``cs.doc_config(...)`` etc.)."""
+def cs(doc_example):
+    """The helpers above, for the test modules (``cs.doc_config(...)`` etc.);
+    ``cs.doc_config(name, tmp_path)``: the example ``configs/custom/<name>`` of
+    docs/custom_student.md, loaded."""
+
+    def doc_config(name, tmp_path):
+        return Config.fromfile(doc_example('custom_student.md', name, tmp_path))
+
     return SimpleNamespace(
         doc_config=doc_config,
         build_runner=build_runner,

@@ -10,11 +10,19 @@ import mmkd_ext  # noqa: F401
 from mmkd_ext.models.connectors import OrthogonalConnector
 from mmkd_ext.models.utils.orthogonal import orthogonality_error
 
-CFG = 'configs/vkd/vkd_resnet18-w8_resnet18-w32_20e_digits_vkd-distiller.py'
+
+@pytest.fixture
+def vkd_cfg(digits_vkd_distiller_cfg):
+    """The digits VKD experiment written with VKDDistiller (docs/vkd.md), a file."""
+    return digits_vkd_distiller_cfg
 
 
-def _algo_cfg(repo_root, **distiller):
-    cfg = Config.fromfile(f'{repo_root}/{CFG}')
+#: the digits pair: pooled neck features of both models
+NECK_PAIR = dict(student='neck', teacher='neck', student_pool='gap', teacher_pool='gap')
+
+
+def _algo_cfg(vkd_cfg, **distiller):
+    cfg = Config.fromfile(vkd_cfg)
     model = copy.deepcopy(cfg.model.to_dict())
     model['teacher_ckpt'] = None
     model['distiller'].update(distiller)
@@ -28,8 +36,8 @@ def _batch(n=4):
     return inputs, samples
 
 
-def test_channels_inferred_by_dry_forward_and_losses(repo_root):
-    algo = MODELS.build(_algo_cfg(repo_root))
+def test_channels_inferred_by_dry_forward_and_losses(vkd_cfg):
+    algo = MODELS.build(_algo_cfg(vkd_cfg))
     conns = algo.distiller.connectors
     proj = conns['vkd0_s_conn'].connectors[1]
     assert isinstance(proj, OrthogonalConnector)
@@ -47,13 +55,10 @@ def test_channels_inferred_by_dry_forward_and_losses(repo_root):
     assert orthogonality_error(proj.weight) < 1e-5
 
 
-def test_explicit_channels_and_projector_override(repo_root):
+def test_explicit_channels_and_projector_override(vkd_cfg):
     pairs = [
         dict(
-            student='neck',
-            teacher='neck',
-            student_pool='gap',
-            teacher_pool='gap',
+            NECK_PAIR,
             student_channels=64,
             teacher_channels=256,
             projector=dict(type='LinearConnector'),
@@ -62,7 +67,7 @@ def test_explicit_channels_and_projector_override(repo_root):
             loss_weight=2.0,
             name='feat')
     ]
-    algo = MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=None))
+    algo = MODELS.build(_algo_cfg(vkd_cfg, feature_pairs=pairs, dry_run_shape=None))
     chain = algo.distiller.connectors['feat_s_conn'].connectors
     assert [type(c).__name__ for c in chain
             ] == ['GlobalAvgPoolConnector', 'LinearConnector', 'FeatureStandardizer']
@@ -71,49 +76,34 @@ def test_explicit_channels_and_projector_override(repo_root):
     assert torch.isfinite(losses['distill.loss_feat'])
 
 
-def test_wrong_channels_are_clear_errors(repo_root):
-    pairs = [
-        dict(
-            student='neck',
-            teacher='neck',
-            student_pool='gap',
-            teacher_pool='gap',
-            student_channels=32)
-    ]
+def test_wrong_channels_are_clear_errors(vkd_cfg):
+    pairs = [dict(NECK_PAIR, student_channels=32)]
     with pytest.raises(ValueError, match=r'feature_pairs\[0\].student_channels`=32'):
-        MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs))
+        MODELS.build(_algo_cfg(vkd_cfg, feature_pairs=pairs))
     # explicit but wrong channels: found by the build-time dry run (with the default
     # input derived from the models), before any training step
-    pairs = [
-        dict(
-            student='neck',
-            teacher='neck',
-            student_pool='gap',
-            teacher_pool='gap',
-            student_channels=32,
-            teacher_channels=256)
-    ]
+    pairs = [dict(NECK_PAIR, student_channels=32, teacher_channels=256)]
     with pytest.raises(
             ValueError,
             match=r'feature_pairs\[0\].student_channels`=32 but '
             r'"neck" \(model.architecture.neck\) gives 64'):
-        MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=None))
+        MODELS.build(_algo_cfg(vkd_cfg, feature_pairs=pairs, dry_run_shape=None))
     # both given and a dry run: checked when the algorithm is built
     pairs[0].update(student_channels=64, teacher_channels=128)
     with pytest.raises(ValueError, match=r'teacher_channels`=128 .* gives 256'):
-        MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs))
+        MODELS.build(_algo_cfg(vkd_cfg, feature_pairs=pairs))
     # no dry run at all: every channel must be given
     with pytest.raises(ValueError, match='dry_run_shape` is False'):
-        MODELS.build(_algo_cfg(repo_root, dry_run_shape=False))
+        MODELS.build(_algo_cfg(vkd_cfg, dry_run_shape=False))
     # no dry run and wrong explicit channels: the first step still names the pair
     pairs[0].update(student_channels=32, teacher_channels=256)
-    algo = MODELS.build(_algo_cfg(repo_root, feature_pairs=pairs, dry_run_shape=False))
+    algo = MODELS.build(_algo_cfg(vkd_cfg, feature_pairs=pairs, dry_run_shape=False))
     with pytest.raises(ValueError, match=r'feature_pairs\[0\].*in_channels`=32'):
         algo.loss(*_batch())
     with pytest.raises(KeyError, match='unknown keys'):
         MODELS.build(
             _algo_cfg(
-                repo_root,
+                vkd_cfg,
                 feature_pairs=[dict(student='neck', teacher='neck', student_pol='gap')]))
 
 
@@ -133,23 +123,16 @@ def test_vkd_distiller_default_map_is_the_connectors():
 
 # -- bad inputs (docs/bad_inputs.md) ----------------------------------------------------
 def _pair(**kw):
-    return dict(
-        dict(
-            student='neck',
-            teacher='neck',
-            student_pool='gap',
-            teacher_pool='gap',
-            student_channels=8,
-            teacher_channels=16), **kw)
+    return dict(NECK_PAIR, **dict(dict(student_channels=8, teacher_channels=16), **kw))
 
 
 def _vkd_distiller(razor_build, **pair):
     return razor_build(dict(type='VKDDistiller', feature_pairs=[_pair(**pair)]))
 
 
-def _vkd_algorithm(razor_build, repo_root, **distiller):
+def _vkd_algorithm(razor_build, vkd_cfg, **distiller):
     """The digits VKDDistiller experiment, random teacher (no checkpoint)."""
-    cfg = Config.fromfile(f'{repo_root}/{CFG}')
+    cfg = Config.fromfile(vkd_cfg)
     cfg.model.teacher_ckpt = None
     cfg.model.distiller.update(distiller)
     return razor_build(cfg.model)
@@ -190,15 +173,13 @@ def test_b08_channels_neither_given_nor_inferable(raises, razor_build):
         'feature_pairs[0]', '`student_channels`', '`dry_run_shape`')
 
 
-def test_b09_channels_contradict_model(raises, razor_build, repo_root):
+def test_b09_channels_contradict_model(raises, razor_build, vkd_cfg):
     pair = _pair(student_channels=None, teacher_channels=7)
-    raises(ValueError,
-           lambda: _vkd_algorithm(razor_build, repo_root, feature_pairs=[pair]),
+    raises(ValueError, lambda: _vkd_algorithm(razor_build, vkd_cfg, feature_pairs=[pair]),
            '`feature_pairs[0].teacher_channels`=7', '256 channels')
 
 
-def test_b10_recorder_source_missing_vkd_distiller(raises, razor_build, repo_root):
+def test_b10_recorder_source_missing_vkd_distiller(raises, razor_build, vkd_cfg):
     pair = _pair(student='neckk', student_channels=None, teacher_channels=None)
-    raises(ValueError,
-           lambda: _vkd_algorithm(razor_build, repo_root, feature_pairs=[pair]),
+    raises(ValueError, lambda: _vkd_algorithm(razor_build, vkd_cfg, feature_pairs=[pair]),
            'feature_pairs[i].student', '"neckk"', "'neck'")

@@ -4,8 +4,7 @@ smaller distillation head; no width written) infers student_dim / teacher_dim, b
 the connector for them and trains 2 iterations through MMEngine's Runner; a wrong
 explicit width fails while the GAN is built, naming the key and both widths."""
 import math
-import os.path as osp
-import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,8 +14,6 @@ from mmengine.runner import Runner
 
 import mmkd_ext  # noqa: F401
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-DOC = osp.join(REPO, 'docs', 'custom_student.md')
 EXAMPLE = 'vkd_biggan-diffaug-d32_resnet18-w32_3k_digits-10pct.py'
 TINY = {  # CPU-sized: 16x16 images, small G, width-4 teacher / metric classifier
     'model.teacher.backbone.backbone.stem_channels': 4,
@@ -34,19 +31,6 @@ TINY = {  # CPU-sized: 16x16 images, small G, width-4 teacher / metric classifie
 }
 
 
-def doc_config(name, tmp_path):
-    """The example of docs/custom_student.md that starts with
-    ``# configs/custom/<name>``, saved under tmp_path (``_base_`` made absolute)."""
-    with open(DOC) as f:
-        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
-    for block in blocks:
-        if block.splitlines()[0].strip() == f'# configs/custom/{name}':
-            path = tmp_path / name
-            path.write_text(block.replace("'../", f"'{REPO}/configs/"))
-            return Config.fromfile(str(path))
-    raise AssertionError(f'docs/custom_student.md has no example configs/custom/{name}')
-
-
 def save_random(cfg_dict, path, seed):
     from mmpretrain.registry import MODELS
     torch.manual_seed(seed)
@@ -56,8 +40,15 @@ def save_random(cfg_dict, path, seed):
         torch.save({'state_dict': MODELS.build(cfg).state_dict()}, path)
 
 
-def tiny_config(tmp_path, **options):
-    cfg = doc_config(EXAMPLE, tmp_path)
+@pytest.fixture
+def example(doc_example, tmp_path):
+    """The example of docs/custom_student.md, as a config file in tmp_path."""
+    return doc_example('custom_student.md', EXAMPLE, tmp_path)
+
+
+def tiny_config(example, **options):
+    tmp_path = Path(example).parent
+    cfg = Config.fromfile(example)
     cfg.merge_from_dict(TINY)
     teacher, clf = tmp_path / 'teacher.pth', tmp_path / 'clf.pth'
     save_random(cfg.model.teacher.backbone, teacher, 0)
@@ -70,23 +61,23 @@ def tiny_config(tmp_path, **options):
     return cfg
 
 
-def build_runner(tmp_path, **options):
-    cfg = tiny_config(tmp_path, **options)
-    cfg.work_dir = str(tmp_path / 'work')
+def build_runner(example, **options):
+    cfg = tiny_config(example, **options)
+    cfg.work_dir = str(Path(example).parent / 'work')
     with DefaultScope.overwrite_default_scope(cfg.default_scope):  # no scope leak
         return Runner.from_cfg(cfg)
 
 
-def build_model(tmp_path, **options):
+def build_model(example, **options):
     """What Runner.from_cfg does first: build the model (the GAN) from cfg.model."""
     from mmkd_ext.registry import MODELS
-    cfg = tiny_config(tmp_path, **options)
+    cfg = tiny_config(example, **options)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return MODELS.build(cfg.model)
 
 
-def test_narrower_discriminator_trains(tmp_path):
-    runner = build_runner(tmp_path)
+def test_narrower_discriminator_trains(example):
+    runner = build_runner(example)
     gan = runner.model
     kd = gan.distill
     assert (kd.student_dim, kd.teacher_dim) == (128, 32)  # D head 256 -> 128, teacher
@@ -109,15 +100,15 @@ def test_narrower_discriminator_trains(tmp_path):
     ('model.distill.teacher_dim', 256,
      r'model\.distill\.teacher_dim: 256 given, but model\.teacher gives 32-d'),
 ])
-def test_wrong_width_fails_at_build(tmp_path, key, value, message):
+def test_wrong_width_fails_at_build(example, key, value, message):
     with pytest.raises(ValueError, match=message):
-        build_model(tmp_path, **{key: value})
+        build_model(example, **{key: value})
 
 
-def test_regression_baseline_needs_equal_widths(tmp_path):
+def test_regression_baseline_needs_equal_widths(example):
     with pytest.raises(
             ValueError,
             match=r'model\.distill\.connector is None but the '
             r'student \(D head\) gives 128 and the teacher 32.*'
             r'distill_dims\[-1\]=32'):
-        build_model(tmp_path, **{'model.distill.connector': None})
+        build_model(example, **{'model.distill.connector': None})
