@@ -1,7 +1,7 @@
 # NCKD on top of logit KD (digits; configs/_base_/distill/nckd.py, which explains how
 # the pieces meet): NC1 prototype alignment + NC2 ETF-structure transfer + NC3
 # prototype-classifier head, teacher prototypes kept online. The NC terms are our
-# formulation (shared/design/nckd.md, docs/nckd.md). The head's and the bank's widths
+# formulation (docs/nckd.md). The head's and the bank's widths
 # (64 -> 256) are inferred from the models when the algorithm is built.
 # Train the teacher first:
 #   python tools/train.py configs/digits/resnet18-w32_20e_digits.py

@@ -1,4 +1,5 @@
-# ViDT Swin-nano, COCO, 50 epochs: the published recipe (shared/design/vidt.md).
+# ViDT Swin-nano, COCO, 50 epochs: the published recipe (Song et al., ICLR 2022;
+# docs/detection.md).
 # 2 images per GPU on 8 GPUs (16 total); AdamW lr 1e-4, weight decay 1e-4 (none on
 # 1-d params, biases, [DET] tokens / position embeddings), clip 0.1, cosine to 1e-7.
 # Random init; to start from ImageNet Swin weights (converted on load), a config

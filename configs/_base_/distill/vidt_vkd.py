@@ -1,4 +1,4 @@
-# VKD for ViDT (Miles et al., CVPR 2024; shared/design/vkd.md, vidt.md) on the set-up
+# VKD for ViDT (Miles et al., CVPR 2024; docs/vkd.md, docs/detection.md) on the set-up
 # of ./vidt_swin-base_teacher.py: six feature pairs, each an orthogonal projector with
 # a learnable per-channel scale and bias on the student side, per-dimension batch
 # standardisation of both sides and a smooth-L1 term of weight 4 (`loss_vkd_<name>`):

@@ -1,4 +1,4 @@
-# ViDT Swin-nano detector (Song et al., ICLR 2022; shared/design/vidt.md): Swin-nano
+# ViDT Swin-nano detector (Song et al., ICLR 2022; docs/detection.md): Swin-nano
 # with 100 [DET] tokens and RAM, the encoder-free deformable decoder (6 layers) and 7
 # prediction layers, COCO's 80 classes. The detector infers what follows from its
 # parts: the neck's input widths from the backbone (`neck.in_channels` may be set; it

@@ -1,7 +1,7 @@
 """Weights of the CRD-benchmark CIFAR-100 models (RepDistiller / mdistiller layout).
 
 The public CIFAR-100 teachers of the CRD benchmark are saved as ``{'model': state_dict}``
-with the names of ``shared/design/checkpoint_layouts/cifar100``. Our CIFAR backbones
+with the names of ``tests/data/checkpoint_layouts/cifar100``. Our CIFAR backbones
 (:mod:`.cifar_resnet`, :mod:`.cifar_wrn`, :mod:`.cifar_vgg`, :mod:`.cifar_mobilenetv2`,
 :mod:`.cifar_shufflenet`) keep those names, so only the wrapping differs: in an
 MMPretrain ``ImageClassifier`` the backbone entries are ``backbone.<name>`` and the

@@ -1,4 +1,4 @@
-"""NC1 prototype-alignment loss of NCKD (our formulation, ``shared/design/nckd.md``)."""
+"""NC1 prototype-alignment loss of NCKD (our formulation, docs/nckd.md)."""
 from typing import Optional
 
 import torch

@@ -1,6 +1,6 @@
 """NC2 ETF-structure transfer loss of NCKD.
 
-Our formulation of ``shared/design/nckd.md``.
+Our formulation of docs/nckd.md.
 """
 from typing import Optional
 

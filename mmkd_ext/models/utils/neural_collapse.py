@@ -1,6 +1,6 @@
 """Neural-collapse (NC) maths for NCKD, as pure, vectorised torch functions.
 
-Notation (``shared/design/nckd.md``; Papyan, Han & Donoho, PNAS 2020): features ``h``
+Notation (docs/nckd.md; Papyan, Han & Donoho, PNAS 2020): features ``h``
 (N, d), integer labels ``y`` (N,), C classes, class means ``mu_c``, global mean
 ``mu_G`` = mean over classes of ``mu_c`` (the balanced definition), centred means
 ``mu_c - mu_G``. No Python loop over samples or classes and no host synchronisation
