@@ -3,7 +3,7 @@
 Two families, with exactly the parameter names and shapes of the widely shared CIFAR-100
 checkpoints (RepDistiller / mdistiller), so those files load without renaming (see
 :mod:`mmkd_ext.models.backbones.cifar_weights` and
-``shared/design/checkpoint_layouts/cifar100``):
+``tests/data/checkpoint_layouts/cifar100``):
 
 * :class:`CIFARResNet`: three stages of basic blocks on a 3x3 stem (He et al. 2016,
   section 4.2: depth = 6n + 2); ``resnet56`` / ``resnet110`` with widths 16-32-64, and the
@@ -46,6 +46,26 @@ def check_out_indices(out_indices, num_stages, name):
                              f'{num_stages} stages')
         result.append(j)
     return tuple(result)
+
+
+def pick_setting(settings, value, name, key='arch'):
+    """``settings[value]``, or a ValueError naming ``name``'s ``key`` and the choices."""
+    if value not in settings:
+        raise ValueError(f'{name}: {key} must be one of {sorted(settings)}, got '
+                         f'{value!r}')
+    return settings[value]
+
+
+def stem_and_stages(backbone, x, num_stages):
+    """``x`` through the stem (``conv1``, ``bn1``, ReLU) and ``layer1..layerN``;
+    returns the last feature and the list of the stage outputs in ``out_indices``."""
+    x = F.relu(backbone.bn1(backbone.conv1(x)), inplace=True)
+    outs = []
+    for i in range(num_stages):
+        x = getattr(backbone, f'layer{i + 1}')(x)
+        if i in backbone.out_indices:
+            outs.append(x)
+    return x, outs
 
 
 class BasicBlock(nn.Module):
@@ -92,10 +112,7 @@ class CIFARResNet(BaseBackbone):
 
     def __init__(self, arch='resnet56', out_indices=-1, init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
-        if arch not in self.arch_settings:
-            raise ValueError(f'CIFARResNet: arch must be one of '
-                             f'{sorted(self.arch_settings)}, got {arch!r}')
-        depth, widths = self.arch_settings[arch]
+        depth, widths = pick_setting(self.arch_settings, arch, 'CIFARResNet')
         self.arch = arch
         self.out_indices = check_out_indices(out_indices, 3, 'CIFARResNet')
         num_blocks = (depth - 2) // 6
@@ -119,13 +136,7 @@ class CIFARResNet(BaseBackbone):
         return nn.Sequential(*blocks)
 
     def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
-        outs = []
-        for i, layer in enumerate((self.layer1, self.layer2, self.layer3)):
-            x = layer(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return tuple(stem_and_stages(self, x, 3)[1])
 
 
 class BasicBlockV2(nn.Module):
@@ -198,10 +209,7 @@ class CIFARResNetV2(BaseBackbone):
 
     def __init__(self, arch='resnet50', out_indices=-1, init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
-        if arch not in self.arch_settings:
-            raise ValueError(f'CIFARResNetV2: arch must be one of '
-                             f'{sorted(self.arch_settings)}, got {arch!r}')
-        block, num_blocks = self.arch_settings[arch]
+        block, num_blocks = pick_setting(self.arch_settings, arch, 'CIFARResNetV2')
         self.arch = arch
         self.out_indices = check_out_indices(out_indices, 4, 'CIFARResNetV2')
         self.in_planes = 64
@@ -216,10 +224,4 @@ class CIFARResNetV2(BaseBackbone):
         self.out_channels = self.in_planes
 
     def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
-        outs = []
-        for i in range(4):
-            x = getattr(self, f'layer{i + 1}')(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return tuple(stem_and_stages(self, x, 4)[1])

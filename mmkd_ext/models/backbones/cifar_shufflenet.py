@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 
-from .cifar_resnet import CIFAR_INIT_CFG, check_out_indices
+from .cifar_resnet import CIFAR_INIT_CFG, check_out_indices, pick_setting, stem_and_stages
 
 
 def channel_shuffle(x, groups):
@@ -71,14 +71,13 @@ class CIFARShuffleNetV1(BaseBackbone):
                  out_indices=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
-        if groups not in self.stage_channels:
-            raise ValueError(f'CIFARShuffleNetV1: groups must be one of '
-                             f'{sorted(self.stage_channels)}, got {groups!r}')
+        channels = pick_setting(self.stage_channels, groups, 'CIFARShuffleNetV1',
+                                'groups')
         self.out_indices = check_out_indices(out_indices, 3, 'CIFARShuffleNetV1')
         self.conv1 = nn.Conv2d(3, 24, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(24)
         in_planes = 24
-        for i, (out_planes, n) in enumerate(zip(self.stage_channels[groups], num_blocks)):
+        for i, (out_planes, n) in enumerate(zip(channels, num_blocks)):
             blocks = []
             for j in range(n):
                 cat_planes = in_planes if j == 0 else 0
@@ -90,13 +89,7 @@ class CIFARShuffleNetV1(BaseBackbone):
         self.out_channels = in_planes
 
     def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
-        outs = []
-        for i in range(3):
-            x = getattr(self, f'layer{i + 1}')(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return tuple(stem_and_stages(self, x, 3)[1])
 
 
 class ShuffleV2Block(nn.Module):
@@ -168,10 +161,8 @@ class CIFARShuffleNetV2(BaseBackbone):
                  out_indices=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
-        if net_size not in self.size_settings:
-            raise ValueError(f'CIFARShuffleNetV2: net_size must be one of '
-                             f'{sorted(self.size_settings)}, got {net_size!r}')
-        widths = self.size_settings[net_size]
+        widths = pick_setting(self.size_settings, net_size, 'CIFARShuffleNetV2',
+                              'net_size')
         self.out_indices = check_out_indices(out_indices, 4, 'CIFARShuffleNetV2')
         self.conv1 = nn.Conv2d(3, 24, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(24)
@@ -186,12 +177,7 @@ class CIFARShuffleNetV2(BaseBackbone):
         self.out_channels = widths[3]
 
     def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
-        outs = []
-        for i in range(3):
-            x = getattr(self, f'layer{i + 1}')(x)
-            if i in self.out_indices:
-                outs.append(x)
+        x, outs = stem_and_stages(self, x, 3)
         x = F.relu(self.bn2(self.conv2(x)), inplace=True)
         if 3 in self.out_indices:
             outs.append(x)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 
-from .cifar_resnet import CIFAR_INIT_CFG, check_out_indices
+from .cifar_resnet import CIFAR_INIT_CFG, check_out_indices, pick_setting
 
 
 @MODELS.register_module()
@@ -36,9 +36,7 @@ class CIFARVGG(BaseBackbone):
 
     def __init__(self, arch='vgg13', out_indices=-1, init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg)
-        if arch not in self.arch_settings:
-            raise ValueError(f'CIFARVGG: arch must be one of '
-                             f'{sorted(self.arch_settings)}, got {arch!r}')
+        pick_setting(self.arch_settings, arch, 'CIFARVGG')
         self.arch = arch
         self.out_indices = check_out_indices(out_indices, 5, 'CIFARVGG')
         in_ch = 3

@@ -3,7 +3,7 @@
 The reference (naver-ai/vidt, branch main: ``methods/swin_w_ram.py``,
 ``methods/vidt/detector.py``, ``methods/vidt/deformable_transformer.py``; method
 ``vidt`` with ``aux_loss`` and ``with_box_refine``) saves ``{'model': state_dict}`` with
-the names listed in ``shared/design/checkpoint_layouts/vidt/*.txt``.
+the names listed in ``tests/data/checkpoint_layouts/vidt/*.txt``.
 :func:`convert_vidt_reference` maps them to ours (the backbone part through
 :func:`mmkd_ext.models.backbones.vidt_swin_weights.swin_reference_to_ours`):
 
@@ -245,9 +245,7 @@ def load_vidt_checkpoint(model, path, key_hint='model.init_cfg.checkpoint', pref
     Raises:
         CheckpointError: unknown / missing entries or shape mismatches, listed.
     """
-    state = unwrap_state_dict(
-        read_checkpoint(path, key_hint, extra_safe_globals=REFERENCE_TRAINING_GLOBALS),
-        key_hint, str(path))
+    state = _read(path, key_hint)
     if prefix:
         state = select_prefix(state, prefix, key_hint, str(path))
     state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
@@ -257,14 +255,21 @@ def load_vidt_checkpoint(model, path, key_hint='model.init_cfg.checkpoint', pref
         layout = 'vidt_reference'
         state = convert_vidt_reference(state, model.bbox_head.num_classes, key_hint,
                                        str(path))
-    load_state_dict_strict(
-        model,
-        state,
-        key_hint,
-        str(path),
-        allowed_missing=(r'relative_position_index$', ),
-        layout=layout)
+    _load(model, state, key_hint, path, layout)
     return layout
+
+
+def _read(path, key_hint):
+    """The state dict of a ViDT file (reference ``main.py`` files pickle their args)."""
+    return unwrap_state_dict(
+        read_checkpoint(path, key_hint, extra_safe_globals=REFERENCE_TRAINING_GLOBALS),
+        key_hint, str(path))
+
+
+def _load(model, state, key_hint, path, layout):
+    # relative_position_index: a buffer that Swin builds itself (not in every file)
+    load_state_dict_strict(model, state, key_hint, str(path),
+                           (r'relative_position_index$', ), layout)
 
 
 def load_vidt_reference(model, path, key_hint='checkpoint'):
@@ -272,15 +277,7 @@ def load_vidt_reference(model, path, key_hint='checkpoint'):
 
     The file is read (and refused if unsafe) before the model is touched.
     """
-    state = unwrap_state_dict(
-        read_checkpoint(path, key_hint, extra_safe_globals=REFERENCE_TRAINING_GLOBALS),
-        key_hint, str(path))
+    state = _read(path, key_hint)
     state = convert_vidt_reference(state, model.bbox_head.num_classes, key_hint,
                                    str(path))
-    load_state_dict_strict(
-        model,
-        state,
-        key_hint,
-        str(path),
-        allowed_missing=(r'relative_position_index$', ),
-        layout='vidt_reference')
+    _load(model, state, key_hint, path, 'vidt_reference')

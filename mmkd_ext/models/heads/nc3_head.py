@@ -1,4 +1,4 @@
-"""NC3 prototype classifier head of NCKD (our formulation, ``shared/design/nckd.md``)."""
+"""NC3 prototype classifier head of NCKD (our formulation, docs/nckd.md)."""
 from typing import Optional, Tuple
 
 import torch
@@ -104,11 +104,11 @@ class PrototypeClassifier(nn.Module):
 
 
 def _width(value, key):
-    if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
-                                  and value > 0):
-        raise ValueError(f'NC3Head: {key} must be a positive int or None (inferred), '
-                         f'got {value!r}')
-    return value
+    """``value`` when it is None (inferred) or a positive int (not a bool)."""
+    if value is None or (type(value) is int and value > 0):
+        return value
+    raise ValueError(f'NC3Head: {key} must be a positive int or None (inferred), '
+                     f'got {value!r}')
 
 
 @MODELS.register_module()
