@@ -23,6 +23,16 @@ def channel_shuffle(x, groups):
     return x.view(n, groups, ch // groups, h, w).transpose(1, 2).reshape(n, ch, h, w)
 
 
+class _ShuffleNetStem(BaseBackbone):
+    """The 1x1 conv stem (3 -> 24) both CIFAR ShuffleNets start with."""
+
+    def _stem(self, out_indices, num_stages):
+        self.out_indices = check_out_indices(out_indices, num_stages, type(self).__name__)
+        self.conv1 = nn.Conv2d(3, 24, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(24)
+        return 24
+
+
 class ShuffleV1Block(nn.Module):
     """Group 1x1 - shuffle - dw 3x3 - group 1x1; add (stride 1) or concat an
     avg-pooled input (stride 2)."""
@@ -50,7 +60,7 @@ class ShuffleV1Block(nn.Module):
 
 
 @MODELS.register_module()
-class CIFARShuffleNetV1(BaseBackbone):
+class CIFARShuffleNetV1(_ShuffleNetStem):
     """ShuffleNet V1 backbone (``groups`` = 3 gives 240 / 480 / 960 channels).
 
     Args:
@@ -73,10 +83,7 @@ class CIFARShuffleNetV1(BaseBackbone):
         super().__init__(init_cfg)
         channels = pick_setting(self.stage_channels, groups, 'CIFARShuffleNetV1',
                                 'groups')
-        self.out_indices = check_out_indices(out_indices, 3, 'CIFARShuffleNetV1')
-        self.conv1 = nn.Conv2d(3, 24, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(24)
-        in_planes = 24
+        in_planes = self._stem(out_indices, 3)
         for i, (out_planes, n) in enumerate(zip(channels, num_blocks)):
             blocks = []
             for j in range(n):
@@ -140,7 +147,7 @@ class ShuffleV2DownBlock(nn.Module):
 
 
 @MODELS.register_module()
-class CIFARShuffleNetV2(BaseBackbone):
+class CIFARShuffleNetV2(_ShuffleNetStem):
     """ShuffleNet V2 backbone.
 
     Args:
@@ -163,10 +170,7 @@ class CIFARShuffleNetV2(BaseBackbone):
         super().__init__(init_cfg)
         widths = pick_setting(self.size_settings, net_size, 'CIFARShuffleNetV2',
                               'net_size')
-        self.out_indices = check_out_indices(out_indices, 4, 'CIFARShuffleNetV2')
-        self.conv1 = nn.Conv2d(3, 24, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(24)
-        in_ch = 24
+        in_ch = self._stem(out_indices, 4)
         for i, (out_ch, n) in enumerate(zip(widths[:3], num_blocks)):
             blocks = [ShuffleV2DownBlock(in_ch, out_ch)]
             blocks += [ShuffleV2Block(out_ch) for _ in range(n)]
