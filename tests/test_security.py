@@ -303,24 +303,27 @@ def _evil_cifar_pickle(path, marker, label_key):
         pickle.dump(entry, f, protocol=2)
 
 
-def test_local_cifar100_pickle(tmp_path):
-    from mmpretrain.registry import DATASETS
+def _refuses_evil_cifar100(tmp_path, build, *names):
+    """``build(data_root)`` on a CIFAR-100 folder whose train pickle holds code."""
     marker = tmp_path / 'pwned'
     folder = tmp_path / 'cifar-100-python'
     folder.mkdir()
     _evil_cifar_pickle(folder / 'train', marker, 'fine_labels')
     with pytest.raises(ValueError) as exc:
-        DATASETS.build(
-            dict(type='mmpretrain.LocalCIFAR100', data_root=str(tmp_path), split='train'))
-    assert_refused(exc, marker, str(folder / 'train'), 'system')
+        build(str(tmp_path))
+    assert_refused(exc, marker, str(folder / 'train'), *names)
+
+
+def test_local_cifar100_pickle(tmp_path):
+    from mmpretrain.registry import DATASETS
+    _refuses_evil_cifar100(
+        tmp_path, lambda root: DATASETS.build(
+            dict(type='mmpretrain.LocalCIFAR100', data_root=root, split='train')),
+        'system')
 
 
 def test_cifar_gan_dataset_pickle(tmp_path):
     from mmkd_ext.datasets import CIFARGANDataset
-    marker = tmp_path / 'pwned'
-    folder = tmp_path / 'cifar-100-python'
-    folder.mkdir()
-    _evil_cifar_pickle(folder / 'train', marker, 'fine_labels')
-    with pytest.raises(ValueError) as exc:
-        CIFARGANDataset(str(tmp_path), variant='cifar100', split='train')
-    assert_refused(exc, marker, str(folder / 'train'), 'dataset.data_root')
+    _refuses_evil_cifar100(
+        tmp_path, lambda root: CIFARGANDataset(root, variant='cifar100', split='train'),
+        'dataset.data_root')

@@ -20,19 +20,8 @@ EXPECTED = {
 }
 
 
-def digits_batch(n=16):
-    from mmpretrain.structures import DataSample
-
-    from mmkd_ext.datasets import load_digits_arrays
-    imgs, labels = load_digits_arrays(32)
-    imgs = torch.from_numpy(imgs[:n]).permute(0, 3, 1, 2).contiguous()
-    return dict(
-        inputs=list(imgs),
-        data_samples=[DataSample().set_gt_label(int(k)) for k in labels[:n]])
-
-
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_nckd_config_builds_and_steps(path):
+def test_nckd_config_builds_and_steps(path, digits_batch):
     from mmrazor.registry import MODELS
     assert len(CONFIGS) == 4
     cfg = Config.fromfile(path)

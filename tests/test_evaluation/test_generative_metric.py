@@ -53,28 +53,21 @@ def test_fid_is_prdc_equal_torch_fidelity_and_prdc(fid_setup):
         assert out[key] == pytest.approx(float(naeem[key]), abs=1e-12), key
 
 
-def test_generative_metric_on_classifier_features(tmp_path):
+def _on_classifier(clf, cache, img_size=16):
+    return GenerativeMetric(
+        feature_extractor=dict(type='ClassifierFeatureExtractor', model=clf),
+        real_dataset=dict(type='DigitsGANDataset', split='test', img_size=img_size),
+        prdc_k=3,
+        is_splits=2,
+        real_stats_cache=str(cache))
+
+
+def test_generative_metric_on_classifier_features(tmp_path, tiny_classifier):
     """Real test split vs itself (as 'fake'): FID ~ 0, precision = recall = 1."""
     from mmkd_ext.datasets import DigitsGANDataset
     torch.manual_seed(0)  # the classifier's random weights
-    clf = dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        backbone=dict(
-            type='ResNet_CIFAR',
-            depth=18,
-            stem_channels=4,
-            base_channels=4,
-            num_stages=4,
-            out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=10, in_channels=32))
-    metric = GenerativeMetric(
-        feature_extractor=dict(type='ClassifierFeatureExtractor', model=clf),
-        real_dataset=dict(type='DigitsGANDataset', split='test', img_size=16),
-        prdc_k=3,
-        is_splits=2,
-        real_stats_cache=str(tmp_path / 'real.npz'))
+    clf = dict(tiny_classifier(4, 10), _scope_='mmpretrain')
+    metric = _on_classifier(clf, tmp_path / 'real.npz')
     ds = DigitsGANDataset(split='test', img_size=16)
     imgs = ds.images.float() / 127.5 - 1
     for start in range(0, len(ds), 100):
@@ -84,24 +77,14 @@ def test_generative_metric_on_classifier_features(tmp_path):
     assert res['precision'] == 1 and res['recall'] == 1 and res['coverage'] == 1
     assert res['IS'] >= 1
     assert (tmp_path / 'real.npz').is_file()
-    noisy = GenerativeMetric(
-        feature_extractor=dict(type='ClassifierFeatureExtractor', model=clf),
-        real_dataset=dict(type='DigitsGANDataset', split='test', img_size=16),
-        prdc_k=3,
-        is_splits=2,
-        real_stats_cache=str(tmp_path / 'real.npz'))
+    noisy = _on_classifier(clf, tmp_path / 'real.npz')
     noisy.extractor.load_state_dict(metric.extractor.state_dict())
     noisy.process({}, [dict(fake_img=im) for im in torch.rand(120, 3, 16, 16) * 2 - 1])
     noisy_fid = noisy.compute_metrics(noisy.results)['FID']
     # (random-weight classifier: small feature scale, so compare relatively)
     assert noisy_fid > 1e-6 and noisy_fid > 1e6 * abs(res['FID'])
     # a cache written for another extractor / reference set is not reused
-    other = GenerativeMetric(
-        feature_extractor=dict(type='ClassifierFeatureExtractor', model=clf),
-        real_dataset=dict(type='DigitsGANDataset', split='test', img_size=8),
-        prdc_k=3,
-        is_splits=2,
-        real_stats_cache=str(tmp_path / 'real.npz'))
+    other = _on_classifier(clf, tmp_path / 'real.npz', img_size=8)
     assert other.real_features().shape[0] == len(ds)
     with np.load(tmp_path / 'real.npz') as data:
         assert '"img_size": 8' in str(data['tag'])

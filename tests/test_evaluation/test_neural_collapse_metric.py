@@ -10,21 +10,11 @@ from mmpretrain.structures import DataSample
 import mmkd_ext  # noqa: F401
 
 
-def test_metric_and_hook_on_plain_classifier():
+def test_metric_and_hook_on_plain_classifier(tiny_classifier):
     from mmengine.evaluator import Evaluator
 
     from mmkd_ext.engine import NCFeatureHook
-    model = CLS_MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(
-                type='ResNet_CIFAR',
-                depth=18,
-                stem_channels=8,
-                base_channels=8,
-                out_indices=(3, )),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(type='LinearClsHead', num_classes=3, in_channels=64))).eval()
+    model = CLS_MODELS.build(tiny_classifier(8, num_classes=3)).eval()
     evaluator = Evaluator(
         [dict(type='mmpretrain.Accuracy'),
          dict(type='mmpretrain.NeuralCollapseMetric')])

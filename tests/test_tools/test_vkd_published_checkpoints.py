@@ -98,6 +98,14 @@ def _checksum(t):
     return hashlib.sha256(t.detach().float().contiguous().numpy().tobytes()).hexdigest()
 
 
+def _tools_test(run_tool, converted):
+    """tools/test.py on a converted checkpoint and its config: (tmp dir, metrics)."""
+    tmp = converted['tmp']
+    run_tool('tools/test.py', converted['cfg'], converted['dst'], '--work-dir',
+             tmp / 'work', '--out', tmp / 'metrics.json')
+    return tmp, json.loads((tmp / 'metrics.json').read_text())
+
+
 @pytest.fixture(scope='module')
 def deit_ref():
     return torch.load(osp.join(DATA, 'deit_outputs.pt'), weights_only=True)
@@ -186,10 +194,7 @@ def test_deit_evaluates_with_tools_test(deit_converted, deit_ref, run_tool):
     assert _checksum(x) == deit_ref['digits_checksum'], (
         'the digits inputs changed since the reference outputs were made: regenerate '
         'them (tools/model_converters/make_vkd_reference_files.py)')
-    tmp = deit_converted['tmp']
-    run_tool('tools/test.py', deit_converted['cfg'], deit_converted['dst'], '--work-dir',
-             tmp / 'work', '--out', tmp / 'metrics.json')
-    metrics = json.loads((tmp / 'metrics.json').read_text())
+    tmp, metrics = _tools_test(run_tool, deit_converted)
     with open(tmp / 'dump.pkl', 'rb') as f:
         dumped = pickle.load(f)
     scores = torch.stack([d['pred_score'] for d in dumped])
@@ -399,10 +404,7 @@ def test_vidt_evaluates_with_tools_test(vidt_converted, vidt_ref, run_tool,
     assert _checksum((x - mean) / std) == vidt_ref['digits']['checksum'], (
         'the digits COCO images changed since the reference outputs were made: '
         'regenerate them (tools/model_converters/make_vkd_reference_files.py)')
-    tmp = vidt_converted['tmp']
-    run_tool('tools/test.py', vidt_converted['cfg'], vidt_converted['dst'], '--work-dir',
-             tmp / 'work', '--out', tmp / 'metrics.json')
-    metrics = json.loads((tmp / 'metrics.json').read_text())
+    tmp, metrics = _tools_test(run_tool, vidt_converted)
     assert 'coco/bbox_mAP' in metrics
     with open(tmp / 'dump.pkl', 'rb') as f:
         dumped = {

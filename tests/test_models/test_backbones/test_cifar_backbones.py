@@ -21,15 +21,11 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 LAYOUTS = osp.join(REPO, 'tests', 'data', 'checkpoint_layouts', 'cifar100')
 # output map (C, H, W) for a 32x32 input
 OUT_SHAPES = {
-    'resnet8x4': (256, 8, 8),
-    'resnet32x4': (256, 8, 8),
-    'resnet56': (64, 8, 8),
-    'resnet110': (64, 8, 8),
+    **dict.fromkeys(('resnet8x4', 'resnet32x4'), (256, 8, 8)),
+    **dict.fromkeys(('resnet56', 'resnet110'), (64, 8, 8)),
+    **dict.fromkeys(('wrn_16_2', 'wrn_40_2'), (128, 8, 8)),
+    **dict.fromkeys(('vgg8_bn', 'vgg13_bn'), (512, 4, 4)),
     'ResNet50': (2048, 4, 4),
-    'wrn_16_2': (128, 8, 8),
-    'wrn_40_2': (128, 8, 8),
-    'vgg8_bn': (512, 4, 4),
-    'vgg13_bn': (512, 4, 4),
     'mobile_half': (1280, 2, 2),
     'ShuffleV1': (960, 4, 4),
     'ShuffleV2': (1024, 4, 4),

@@ -2,6 +2,7 @@
 updates it once per step, keeps it in the checkpoint; the converted student's head
 evaluates alone from its prototype buffer; clear errors for misplaced banks."""
 import copy
+import functools
 import os.path as osp
 
 import pytest
@@ -14,17 +15,6 @@ from mmkd_ext.models.distillers import NCKDDistiller
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFG = osp.join(ROOT, 'configs/nckd/nckd_resnet18-w8_resnet18-w32_20e_digits.py')
-
-
-def digits_batch(n=16):
-    from mmpretrain.structures import DataSample
-
-    from mmkd_ext.datasets import load_digits_arrays
-    imgs, labels = load_digits_arrays(32)
-    imgs = torch.from_numpy(imgs[:n]).permute(0, 3, 1, 2).contiguous()
-    return dict(
-        inputs=list(imgs),
-        data_samples=[DataSample().set_gt_label(int(k)) for k in labels[:n]])
 
 
 def build(model_cfg=None, **distiller):
@@ -55,7 +45,7 @@ def test_one_bank_handed_to_losses_and_head(algorithm):
     assert 'architecture.head.fc.prototypes' in sd
 
 
-def test_step_updates_bank_once_and_logs_coverage(algorithm):
+def test_step_updates_bank_once_and_logs_coverage(algorithm, digits_batch):
     algorithm.train()
     d = algorithm.distiller
     before = float(d.bank.counts.sum())
@@ -119,20 +109,18 @@ def test_errors_name_the_config_keys():
         build(bad)
     with pytest.raises(ValueError, match='bank_forward_mappings'):
         build(bank_forward_mappings=None)
-    bad = copy.deepcopy(cfg)
-    bad.distiller.bank_forward_mappings.preds_T.recorder = 'nope'
-    with pytest.raises(
-            ValueError,
-            match=r'bank_forward_mappings\.preds_T\.recorder '
-            r'"nope" is not in model\.distiller\.teacher_recorders'):
-        build(bad)
-    bad = copy.deepcopy(cfg)
-    bad.distiller.bank.feat_dim = 128  # the teacher's neck gives 256
-    with pytest.raises(
-            ValueError,
-            match=r'model\.distiller\.bank\.feat_dim: 128 given, '
-            r'but teacher recorder "feat" \(model\.teacher\.neck.*256'):
-        build(bad)
+    the_teachers = r'teacher recorder "feat" \(model\.teacher\.neck.*256'  # its neck
+    for part, edit, match in [
+        ('bank_forward_mappings.preds_T', dict(recorder='nope'),
+         r'bank_forward_mappings\.preds_T\.recorder "nope" is not in '
+         r'model\.distiller\.teacher_recorders'),
+        ('bank', dict(feat_dim=128),
+         r'model\.distiller\.bank\.feat_dim: 128 given, but ' + the_teachers),
+    ]:
+        bad = copy.deepcopy(cfg)
+        functools.reduce(getattr, part.split('.'), bad.distiller).update(edit)
+        with pytest.raises(ValueError, match=match):
+            build(bad)
     bad = copy.deepcopy(cfg)
     bad.distiller.pop('bank')
     bad.distiller.pop('bank_forward_mappings')
