@@ -6,15 +6,13 @@ Same command line as MMDetection's / MMPretrain's ``tools/train.py``::
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_ext  # noqa: F401  (applies mmkd_ext.compat, registers modules)
 from mmkd_ext.compat import adapt_cfg_for_cpu_distributed
+from mmkd_ext.utils.run_cfg import add_runner_options, load_cfg, parse_runner_args
 
 
 def parse_args(argv=None):
@@ -36,35 +34,14 @@ def parse_args(argv=None):
         const='auto',
         help='resume from the given checkpoint; without a path, resume from the '
         'latest checkpoint in the work directory')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (e.g. '
+    add_runner_options(
+        parser, 'override settings of the config, key=value (e.g. '
         'model.teacher_ckpt=work_dirs/teacher/epoch_20.pth)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def build_cfg(args):
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file "{args.config}" does not exist')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_cfg(args)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:

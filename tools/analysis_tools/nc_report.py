@@ -25,15 +25,10 @@ from mmkd_ext.evaluation.nc_analysis import (build_loader, collect_features,
                                              load_classifier)
 from mmkd_ext.models.utils.neural_collapse import nc_metrics
 
-IDEAL = dict(
-    nc1=0,
-    nc2_equinorm=0,
-    nc2_equiangular=0,
-    nc2_maxangle=0,
-    nc2_etf_error=0,
-    nc3_self_duality=0,
-    nc3_mean_cosine=1,
-    accuracy=1)
+#: each metric at perfect neural collapse: 0 for the NC1 / NC2 / NC3 errors, 1 else
+IDEAL = dict.fromkeys(('nc1', 'nc2_equinorm', 'nc2_equiangular', 'nc2_maxangle',
+                       'nc2_etf_error', 'nc3_self_duality'), 0)
+IDEAL.update(nc3_mean_cosine=1, accuracy=1)
 
 
 def parse_args(argv=None):
