@@ -3,7 +3,6 @@ mid-epoch, repeats the uninterrupted run: same logged losses, same final paramet
 buffers (connectors, prototype banks), optimizer and scheduler state. Random
 augmentation stays on: mmkd_ext.RNGStateHook keeps the RNG states in checkpoints."""
 import os
-import os.path as osp
 import shutil
 import signal
 import subprocess
@@ -28,18 +27,6 @@ FAST = [
 ]
 
 
-def _teacher(tmp_path_factory, repo_root):
-    """A saved random teacher (the resume logic does not need a trained one)."""
-    from mmengine.config import Config
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(osp.join(repo_root, VKD_CFG))
-    torch.manual_seed(0)
-    teacher = MODELS.build(cfg.teacher_model)
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    torch.save({'state_dict': teacher.state_dict()}, path)
-    return str(path)
-
-
 def _losses(records):
     return {r['step']: r['loss'] for r in records if 'loss' in r and 'lr' in r}
 
@@ -61,8 +48,9 @@ def _assert_same_checkpoint(a, b):
     assert ca['meta']['iter'] == cb['meta']['iter']
 
 
-def _run_and_check(cfg, tmp_path_factory, run_tool, scalars, repo_root, with_kill):
-    teacher = _teacher(tmp_path_factory, repo_root)
+def _run_and_check(cfg, teacher, tmp_path_factory, run_tool, scalars, repo_root,
+                   with_kill):
+    """``teacher``: a saved random teacher (the resume logic needs no trained one)."""
     opts = ['--cfg-options', f'model.teacher_ckpt={teacher}', *FAST]
     full = tmp_path_factory.mktemp('full')
     run_tool('tools/train.py', cfg, '--work-dir', full, *opts)
@@ -106,12 +94,25 @@ def _run_and_check(cfg, tmp_path_factory, run_tool, scalars, repo_root, with_kil
     _assert_same_checkpoint(final, killed / f'epoch_{EPOCHS}.pth')
 
 
-def test_vkd_exact_resume_and_kill_restart(tmp_path_factory, run_tool, scalars,
-                                           repo_root):
+def test_vkd_exact_resume_and_kill_restart(tmp_path_factory, run_tool, scalars, repo_root,
+                                           digits_teacher_files):
     _run_and_check(
-        VKD_CFG, tmp_path_factory, run_tool, scalars, repo_root, with_kill=True)
+        VKD_CFG,
+        digits_teacher_files['good'],
+        tmp_path_factory,
+        run_tool,
+        scalars,
+        repo_root,
+        with_kill=True)
 
 
-def test_nckd_online_bank_exact_resume(tmp_path_factory, run_tool, scalars, repo_root):
+def test_nckd_online_bank_exact_resume(tmp_path_factory, run_tool, scalars, repo_root,
+                                       digits_teacher_files):
     _run_and_check(
-        NCKD_CFG, tmp_path_factory, run_tool, scalars, repo_root, with_kill=False)
+        NCKD_CFG,
+        digits_teacher_files['good'],
+        tmp_path_factory,
+        run_tool,
+        scalars,
+        repo_root,
+        with_kill=False)
