@@ -84,13 +84,8 @@ def build(cfg_path, registry_scope, overrides=None):
     return model
 
 
-def bench_detector(model, inputs, samples, args, device):
-    model.to(device)
-    model.eval()
-    with torch.no_grad():
-        infer = time_it(lambda: model.predict(inputs, samples), args.iters, args.warmup,
-                        device)
-    model.train()
+def train_step_time(model, inputs, samples, args, device):
+    """Seconds of one AdamW step on the sum of ``model.loss`` terms (``time_it``)."""
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], 1e-4)
 
     def step():
@@ -100,7 +95,17 @@ def bench_detector(model, inputs, samples, args, device):
         loss.backward()
         opt.step()
 
-    train = time_it(step, args.iters, args.warmup, device)
+    return time_it(step, args.iters, args.warmup, device)
+
+
+def bench_detector(model, inputs, samples, args, device):
+    model.to(device)
+    model.eval()
+    with torch.no_grad():
+        infer = time_it(lambda: model.predict(inputs, samples), args.iters, args.warmup,
+                        device)
+    model.train()
+    train = train_step_time(model, inputs, samples, args, device)
     params = sum(p.numel() for p in model.parameters()) / 1e6
     return dict(infer_img_s=1.0 / infer, train_s_iter=train, params_m=params)
 
@@ -133,16 +138,7 @@ def main():
                 'model.teacher.backbone.arch': args.teacher_arch
             })  # neck widths inferred
         vkd.to(device).train()
-        opt = torch.optim.AdamW([p for p in vkd.parameters() if p.requires_grad], 1e-4)
-
-        def step():
-            losses = vkd.loss(inputs, samples)
-            loss = sum(v for k, v in losses.items() if 'loss' in k)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-        t = time_it(step, args.iters, args.warmup, device)
+        t = train_step_time(vkd, inputs, samples, args, device)
         base = results['ViDT Swin-nano']['train_s_iter']
         results[f'VKD nano <- {args.teacher_arch} teacher'] = dict(
             train_s_iter=t, vkd_extra_s_iter=t - base)

@@ -22,7 +22,6 @@ docs/vkd.md; CUDA uses wall time with synchronisation. Prints a table and
 """
 import argparse
 import json
-import statistics
 import sys
 import time
 
@@ -40,18 +39,8 @@ def _timer(device, clock):
     tick = time.process_time if clock == 'cpu' else time.perf_counter
 
     def timed(fns, repeats):
-        """Median seconds of each fn, interleaved rounds after one warm-up."""
-        for fn in fns.values():
-            fn()
-        times = {k: [] for k in fns}
-        for _ in range(repeats):
-            for k, fn in fns.items():
-                sync()
-                t0 = tick()
-                fn()
-                sync()
-                times[k].append(tick() - t0)
-        return {k: statistics.median(v) for k, v in times.items()}
+        """Median seconds of each fn (``whitening_floor.median_times``)."""
+        return whitening_floor.median_times(fns, repeats, sync, tick)
 
     return timed
 

@@ -83,6 +83,23 @@ def reference64(z, method, eps):
     return zc @ W.T
 
 
+def median_times(fns, repeats, sync, clock):
+    """Median seconds of each ``fn`` of ``fns``: one warm-up call each (allocator,
+    kernels, MKL buffers), then ``repeats`` interleaved rounds (drifts hit every entry),
+    each call between two ``sync()``. Also gpu_check.py's timer."""
+    for fn in fns.values():
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            sync()
+            t0 = clock()
+            fn()
+            sync()
+            times[k].append(clock() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def run(args):
     wh = pure_torch.load('mmkd_ext.models.utils.whitening')
     device = torch.device(args.device)
@@ -98,17 +115,7 @@ def run(args):
         fns[f'{m}/whiten (eval)'] = lambda m=m: wh.whiten(z, mu, cov, m, eps)
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     with torch.no_grad():
-        for fn in fns.values():  # warm-up (allocator, kernels, MKL buffers)
-            fn()
-        times = {k: [] for k in fns}
-        for _ in range(args.repeats):  # interleaved rounds: drifts hit every entry
-            for k, fn in fns.items():
-                sync()
-                t0 = clock()
-                fn()
-                sync()
-                times[k].append(clock() - t0)
-    med = {k: statistics.median(v) for k, v in times.items()}
+        med = median_times(fns, args.repeats, sync, clock)
     rate = 2 * n * d * d / med['gemm']
     rows, ratios, errors = [], {}, {}
     for m in args.methods:
