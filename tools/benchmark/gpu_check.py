@@ -34,6 +34,15 @@ PROJ_SHAPES = ['32x192x3024', '256x192x3024', '256x384x3024', '2048x256x256']
 LOSS_ROWS = [32, 256]
 
 
+def _table(title, header, rows):
+    """Print ``title`` after a blank line, then a markdown table."""
+    print(f'\n{title}')
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '---|' * len(header))
+    for cells in rows:
+        print('| ' + ' | '.join(map(str, cells)) + ' |')
+
+
 def _timer(device, clock):
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     tick = time.process_time if clock == 'cpu' else time.perf_counter
@@ -123,12 +132,10 @@ def main(argv=None):
           f'{torch.get_num_threads()} CPU threads, {clock} clock, {repeats} repeats)')
 
     proj = projector_ratios(device, timed, repeats, shapes)
-    print('\nP1: orthogonal projector (cholesky_qr, forward + backward) vs nn.Linear')
-    print('| N x d_s -> d_t | Linear (ms) | cholesky_qr (ms) | vs Linear |')
-    print('|---|---|---|---|')
-    for shape, r in proj.items():
-        print(f'| {shape} | {r["linear_ms"]:.3f} | {r["ortho_ms"]:.3f} | '
-              f'{r["ratio"]:.2f}x |')
+    _table('P1: orthogonal projector (cholesky_qr, forward + backward) vs nn.Linear',
+           ['N x d_s -> d_t', 'Linear (ms)', 'cholesky_qr (ms)', 'vs Linear'],
+           [(shape, f'{r["linear_ms"]:.3f}', f'{r["ortho_ms"]:.3f}', f'{r["ratio"]:.2f}x')
+            for shape, r in proj.items()])
 
     wargs = argparse.Namespace(
         n=256,
@@ -139,20 +146,18 @@ def main(argv=None):
         clock=clock,
         device=str(device))
     white = whitening_floor.run(wargs)
-    print(f'\nP5: whitening 256 x 512 vs its FLOP floor (GEMM {white["rate"] / 1e9:.1f} '
-          'GFLOP/s in this run)')
-    print('| method | implementation | time (ms) | floor (ms) | x floor | rel err |')
-    print('|---|---|---|---|---|---|')
-    for m, impl, t, floor, r, err in white['rows']:
-        print(f'| {m} | {impl} | {t * 1e3:.3f} | {floor * 1e3:.3f} | {r:.2f}x | '
-              f'{err:.1e} |')
+    _table(
+        f'P5: whitening 256 x 512 vs its FLOP floor (GEMM {white["rate"] / 1e9:.1f} '
+        'GFLOP/s in this run)',
+        ['method', 'implementation', 'time (ms)', 'floor (ms)', 'x floor', 'rel err'],
+        [(m, impl, f'{t * 1e3:.3f}', f'{floor * 1e3:.3f}', f'{r:.2f}x', f'{err:.1e}')
+         for m, impl, t, floor, r, err in white['rows']])
 
     loss = loss_ratios(device, timed, repeats, LOSS_ROWS)
-    print('\nVKD loss (smooth L1, forward + backward) vs bare F.smooth_l1_loss')
-    print('| N x 3024 | vkd_feature_loss (ms) | F.smooth_l1_loss (ms) | ratio |')
-    print('|---|---|---|---|')
-    for shape, r in loss.items():
-        print(f'| {shape} | {r["vkd_ms"]:.4f} | {r["bare_ms"]:.4f} | {r["ratio"]:.2f}x |')
+    _table('VKD loss (smooth L1, forward + backward) vs bare F.smooth_l1_loss',
+           ['N x 3024', 'vkd_feature_loss (ms)', 'F.smooth_l1_loss (ms)', 'ratio'],
+           [(shape, f'{r["vkd_ms"]:.4f}', f'{r["bare_ms"]:.4f}', f'{r["ratio"]:.2f}x')
+            for shape, r in loss.items()])
 
     result = dict(
         device=str(device),
