@@ -1,7 +1,7 @@
 # DeiT's distillation-token KD alone (the VKD paper's baseline, the study's positive
 # control against the student alone): class-token CE + KL (T = 1) of the distillation
 # token to the teacher's logits; no feature term.
-_base_ = ['./vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-64px.py']
+_base_ = ['./vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px.py']
 model = dict(
     distiller=dict(
         student_recorders=dict(

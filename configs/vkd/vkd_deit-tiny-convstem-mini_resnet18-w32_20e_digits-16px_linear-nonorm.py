@@ -1,6 +1,6 @@
 # VKD Table 6 row "linear, no normalisation" (the study's reference for its primary
 # comparison): a free linear projector and the raw teacher feature.
-_base_ = ['./vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-64px.py']
+_base_ = ['./vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px.py']
 model = dict(
     distiller=dict(
         connectors=dict(

@@ -2,7 +2,7 @@
 # and seed-paired initialisation as the distilled arms; class-token CE only (its
 # distillation-token head gets no loss and no teacher, and the test prediction is the
 # mean of both heads, as for every DeiT student here).
-_base_ = ['./vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-64px.py']
+_base_ = ['./vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px.py']
 default_scope = 'mmpretrain'
 model = dict(
     _delete_=True,

@@ -10,7 +10,7 @@ from mmengine.config import Config
 import mmkd_ext  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-LEAF = 'configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-64px'
+LEAF = 'configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px'
 IMAGENET = 'configs/vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py'
 ARMS = ['', '_orth-nonorm', '_linear-std', '_linear-nonorm', '_distill-token']
 
@@ -43,7 +43,7 @@ def test_changes_from_the_imagenet_config_are_the_stated_ones():
 @pytest.mark.parametrize('suffix', ARMS)
 def test_arm_builds_with_inferred_widths(suffix, razor_build):
     model = build(cfg_of(suffix), razor_build)
-    x = torch.randn(2, 3, 64, 64)
+    x = torch.randn(2, 3, 16, 16)
     feats = model.architecture.backbone(x)
     assert feats[-1][0].shape == (2, 64)  # (class token, distillation token), 64-d
     assert model.architecture.backbone.patch_resolution == (4, 4)  # 16 patch tokens
@@ -59,13 +59,26 @@ def test_arm_builds_with_inferred_widths(suffix, razor_build):
 
 
 def test_teacher_sees_16px(razor_build):
-    """The digits teacher was trained at 16 px: every teacher forward gets the batch
-    resized to 16 x 16 (also the build-time dry run)."""
+    """The digits teacher was trained at 16 px: it gets 16 px, also when the student's
+    images are made larger (``teacher_input_size``)."""
     model = build(cfg_of(), razor_build)
     seen = []
     model.teacher.backbone.register_forward_pre_hook(lambda m, a: seen.append(a[0].shape))
-    model.teacher(torch.randn(3, 3, 64, 64), None, mode='tensor')
-    assert seen == [torch.Size([3, 3, 16, 16])]
+    model.teacher(torch.randn(3, 3, 16, 16), None, mode='tensor')
+    model.teacher(torch.randn(3, 3, 32, 32), None, mode='tensor')
+    assert seen == [torch.Size([3, 3, 16, 16])] * 2
+
+
+def test_stem_stride_4_gives_16_tokens_at_16px(razor_build):
+    """The one architectural change besides depth / width: the stem's total stride
+    (4: 7x7 stride-2 conv, 2x2 stride-2 projection), so 16 px digits give 4 x 4 tokens;
+    the ImageNet config keeps the reference's stride 16 (8x8 projection)."""
+    stem = build(cfg_of(), razor_build).architecture.backbone.patch_embed
+    assert stem.projection.kernel_size == (2, 2) and stem.projection.stride == (2, 2)
+    tokens, hw = stem(torch.randn(2, 3, 16, 16))
+    assert hw == (4, 4) and tokens.shape == (2, 16, 64)
+    imagenet = Config.fromfile(osp.join(REPO, IMAGENET))
+    assert imagenet.model.architecture.backbone.get('stem_stride', 16) == 16
 
 
 def test_student_alone_is_the_same_student(razor_build):

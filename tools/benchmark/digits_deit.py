@@ -3,10 +3,11 @@ distilled from a CNN teacher (VKD Table 6), on the embedded digits.
 
 Student: the conv-stem DeiT of
 ``configs/vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py`` made small
-(``configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-64px.py``: digits
-at 64 px = 16 patch tokens, 4 blocks of 64-d, 20 epochs; its header lists every
-change). Teacher: the digits CNN (CIFAR ResNet-18 width 32, ``CONFIGS['teacher']``),
-trained once (seed 0, whole training split) or given with ``--teacher-ckpt``.
+(``configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px.py``: digits
+at 16 px with a stride-4 stem = 16 patch tokens, 4 blocks of 64-d, 20 epochs; its
+header lists every change). Teacher: the digits CNN (CIFAR ResNet-18 width 32,
+``CONFIGS['teacher']``), trained once (seed 0, whole training split) or given with
+``--teacher-ckpt``.
 
 Arms (one config each, ``CONFIGS``): the student alone; DeiT's distillation-token KD
 (class-token CE + KL of the distillation token, T = 1: the paper's baseline and the
@@ -31,7 +32,7 @@ import os
 import os.path as osp
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_LEAF = 'configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-64px'
+_LEAF = 'configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px'
 # The configs this study trains: the one table to edit when a config is renamed.
 CONFIGS = {
     'teacher': 'configs/digits/resnet18-w32_20e_digits.py',

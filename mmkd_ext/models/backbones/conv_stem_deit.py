@@ -45,15 +45,17 @@ from mmpretrain.registry import MODELS
 
 __all__ = ['ConvStemEmbed', 'ConvStemDistilledVisionTransformer', 'conv_stem_out_size']
 
+STEM_STRIDES = (4, 8, 16)
 
-def conv_stem_out_size(size: int) -> int:
+
+def conv_stem_out_size(size: int, stem_stride: int = 16) -> int:
     """Token-grid side after the stem for an input side ``size``.
 
-    7x7 / stride 2 / pad 3 gives ``ceil(size / 2)``; the 3x3 convs keep it; the 8x8 /
-    stride-8 projection gives ``floor(ceil(size / 2) / 8)`` (= size / 16 for multiples
-    of 16).
+    7x7 / stride 2 / pad 3 gives ``ceil(size / 2)``; the 3x3 convs keep it; the k x k /
+    stride-k projection (k = ``stem_stride / 2``, 8 in the reference) gives
+    ``floor(ceil(size / 2) / k)`` (= size / 16 for multiples of 16 by default).
     """
-    return ((size + 1) // 2) // 8
+    return ((size + 1) // 2) // (stem_stride // 2)
 
 
 class ConvStemEmbed(BaseModule):
@@ -68,6 +70,9 @@ class ConvStemEmbed(BaseModule):
         stem_channels (int): width of the three conv-BN-ReLU layers. Defaults to 64.
         input_size (int | tuple): nominal image size, sets ``init_out_size``.
         norm_cfg (dict): norm of the stem convs. Defaults to ``dict(type='BN')``.
+        stem_stride (int): total stride, 16 (the reference: 8x8 stride-8 projection),
+            8 or 4 (4x4 / 2x2 projection, for small images, e.g. 16 px digits to 4x4
+            tokens). Defaults to 16.
     """
 
     def __init__(self,
@@ -76,8 +81,12 @@ class ConvStemEmbed(BaseModule):
                  stem_channels: int = 64,
                  input_size=224,
                  norm_cfg: Optional[dict] = None,
+                 stem_stride: int = 16,
                  init_cfg=None):
         super().__init__(init_cfg)
+        if stem_stride not in STEM_STRIDES:
+            raise ValueError(f'stem_stride must be one of {STEM_STRIDES}, got '
+                             f'{stem_stride!r}')
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
         act_cfg = dict(type='ReLU', inplace=True)
         self.stem = nn.Sequential(
@@ -109,12 +118,15 @@ class ConvStemEmbed(BaseModule):
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg),
         )
-        self.projection = nn.Conv2d(stem_channels, embed_dims, kernel_size=8, stride=8)
+        k = stem_stride // 2
+        self.projection = nn.Conv2d(stem_channels, embed_dims, kernel_size=k, stride=k)
         h, w = to_2tuple(input_size)
-        self.init_out_size = (conv_stem_out_size(h), conv_stem_out_size(w))
+        self.init_out_size = (conv_stem_out_size(h, stem_stride),
+                              conv_stem_out_size(w, stem_stride))
         if min(self.init_out_size) < 1:
             raise ValueError(f'ConvStemEmbed: img_size {(h, w)} is too small for the '
-                             'stride-16 stem (each side must be >= 15 px)')
+                             f'stride-{stem_stride} stem (each side must be >= '
+                             f'{stem_stride - 1} px)')
 
     def init_weights(self):
         """Kaiming-normal convs (fan-in, ReLU gain) as the reference; unit BN."""
@@ -147,6 +159,8 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
             grid; other sizes interpolate it). Defaults to 224.
         stem_channels (int): stem width. Defaults to 64.
         stem_norm_cfg (dict): stem norm. Defaults to ``dict(type='BN')``.
+        stem_stride (int): the stem's total stride: 16 (default, the reference), 8
+            or 4 (a smaller projection kernel, for small images).
         drop_path_rate (float): stochastic depth; the reference run uses 0.
         out_type (str): ``'cls_token'`` (default: the class / distillation token
             pair), ``'raw'``, ``'featmap'`` or ``'avg_featmap'``.
@@ -154,8 +168,8 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
             ``out_indices``, ``drop_rate``, ``qkv_bias``, ``norm_cfg``,
             ``final_norm``, ``frozen_stages``, ``interpolate_mode``,
             ``layer_cfgs``, ``init_cfg``). ``patch_size``, ``patch_cfg`` and
-            ``with_cls_token=False`` are refused: the stem fixes the stride at 16 and
-            the class token is part of the network.
+            ``with_cls_token=False`` are refused: the stem sets the stride
+            (``stem_stride``) and the class token is part of the network.
     """
     num_extra_tokens = 2  # class token and (mean-pooled) distillation token
 
@@ -164,6 +178,7 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
                  img_size=224,
                  stem_channels: int = 64,
                  stem_norm_cfg: Optional[dict] = None,
+                 stem_stride: int = 16,
                  drop_path_rate: float = 0.,
                  out_type: str = 'cls_token',
                  **kwargs):
@@ -172,7 +187,7 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
                 raise ValueError(
                     f'ConvStemDistilledVisionTransformer: `{key}` is not an argument '
                     'of this backbone (the convolutional stem replaces the patch '
-                    'embedding; its total stride is 16)')
+                    'embedding; its total stride is `stem_stride`)')
         if not kwargs.pop('with_cls_token', True):
             raise ValueError('ConvStemDistilledVisionTransformer: `with_cls_token` '
                              'must be True (class + distillation tokens)')
@@ -191,7 +206,8 @@ class ConvStemDistilledVisionTransformer(VisionTransformer):
             in_channels=kwargs.get('in_channels', 3),
             stem_channels=stem_channels,
             input_size=img_size,
-            norm_cfg=stem_norm_cfg)
+            norm_cfg=stem_norm_cfg,
+            stem_stride=stem_stride)
         self.patch_resolution = self.patch_embed.init_out_size
         num_patches = self.patch_resolution[0] * self.patch_resolution[1]
         self.pos_embed = nn.Parameter(

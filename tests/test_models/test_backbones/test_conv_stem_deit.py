@@ -314,3 +314,27 @@ def test_config_model_trains_one_step():
         and any('loss_kl' in k for k in keys), keys
     assert all(torch.isfinite(v).all() for v in log.values())
     assert not torch.equal(before, backbone.patch_embed.stem[0].conv.weight)
+
+
+@pytest.mark.parametrize('stride,size,grid', [(16, 64, 4), (8, 32, 4), (4, 16, 4),
+                                              (4, 17, 4), (16, 224, 14)])
+def test_stem_stride_sets_the_token_grid(stride, size, grid):
+    """``stem_stride`` (16 = the reference, 8, 4) is the stem's total stride: the
+    projection kernel / stride is half of it; the position embedding follows the grid."""
+    assert conv_stem_out_size(size, stride) == grid
+    net = ConvStemDistilledVisionTransformer(
+        arch=dict(embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64),
+        img_size=size,
+        stem_channels=8,
+        stem_stride=stride)
+    assert net.patch_resolution == (grid, grid)
+    assert net.pos_embed.shape == (1, grid * grid + 2, 32)
+    cls, dist = net(torch.randn(2, 3, size, size))[-1]
+    assert cls.shape == dist.shape == (2, 32)
+
+
+def test_stem_stride_bad_value_is_named():
+    from mmkd_ext.models.backbones.conv_stem_deit import \
+        ConvStemDistilledVisionTransformer
+    with pytest.raises(ValueError, match='stem_stride must be one of'):
+        ConvStemDistilledVisionTransformer(arch='deit-tiny', img_size=32, stem_stride=2)
