@@ -44,13 +44,13 @@ def test_trace_records_and_leaves_the_run_unchanged(tmp_path, teacher_ckpt, load
                                                     run_tool):
     tool = load_tool(TOOL)
     work = tmp_path / 'trace'
-    out, png, val = tool.main([
-        CFG, '--work-dir',
-        str(work), '--seed', '3', '--teacher-ckpt', teacher_ckpt, '--iters', '3',
-        '--every', '2', '--no-val', '--cfg-options', *_opts()
-    ])
-    assert val == {} and osp.isfile(png)
-    records, _ = tool.read_trace(out)
+    # both runs in a subprocess with the same environment (threads)
+    run_tool(TOOL, CFG, '--work-dir', work, '--seed', '3', '--teacher-ckpt', teacher_ckpt,
+             '--iters', '3', '--every', '2', '--no-val', '--cfg-options', *_opts())
+    out = str(work / 'kd_trace.jsonl')
+    assert osp.isfile(work / 'kd_trace.png')
+    records, val = tool.read_trace(out)
+    assert val == {}
     # iterations 0 and 2 (every 2; 2 is also the last), 2 D steps each
     assert [(r['iter'], r['d_step']) for r in records] == [(0, 0), (0, 1), (2, 0), (2, 1)]
     m = 32  # 16 real + 16 fake rows, 32-d teacher: M - 1 < d, whitening -> simplex
