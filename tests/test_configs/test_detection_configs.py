@@ -15,6 +15,9 @@ DETECTION = sorted(
     glob.glob(osp.join(REPO, 'configs/vkd/vkd_vidt-*.py')) +
     glob.glob(osp.join(REPO, 'configs/token_matching/*.py')))
 
+# variants of the digits token-matching leaf for the detection pilot (docs/studies.md)
+PILOT_VARIANTS = ('w1', 'w025', 'no-decoder')
+
 
 def _build(cfg_path):
     from mmrazor.registry import MODELS
@@ -42,6 +45,8 @@ def test_detection_config_layout(path):
     field) and no widths written by hand: they all follow from the models."""
     name = osp.basename(path)[:-3]
     fields = name.split('_')
+    if fields[-1] in PILOT_VARIANTS:  # a variant of a leaf: one trailing field
+        fields = fields[:-1]
     assert len(fields) in (4, 5) and all(fields), name
     assert fields[-1] in ('coco', 'digits') and fields[-2].endswith('e'), name
     cfg = Config.fromfile(path)
@@ -85,3 +90,45 @@ def test_token_matching_config_builds():
     assert type(model.distiller.distill_losses['loss_tm']).__name__ == \
         'TokenMatchingLoss'
     assert model.teacher.backbone.arch == 'base'
+
+
+@pytest.mark.parametrize('variant, weight, decoder_term', [('', 4.0, True),
+                                                           ('_w1', 1.0, True),
+                                                           ('_w025', 0.25, True),
+                                                           ('_no-decoder', 4.0, False)])
+def test_token_matching_pilot_variants_build(variant, weight, decoder_term):
+    """The detection pilot's arms (docs/studies.md): each variant inherits exactly the
+    digits token-matching leaf and changes only the loss weight or the decoder
+    term."""
+    leaf = ('configs/token_matching/'
+            'token-matching_vidt-swin-nano_vidt-swin-tiny_12e_digits')
+    if variant:
+        cfg = Config.fromfile(osp.join(REPO, leaf + variant + '.py'))
+        with open(osp.join(REPO, leaf + variant + '.py')) as f:
+            text = f.read()
+        assert f"_base_ = ['./{osp.basename(leaf)}.py']" in text
+        base = Config.fromfile(osp.join(REPO, leaf + '.py')).to_dict()
+        diff = {
+            k
+            for k in set(_flat_keys(base)) | set(_flat_keys(cfg.to_dict()))
+            if _get(base, k) != _get(cfg.to_dict(), k)
+        }
+        loss_key = 'model.distiller.distill_losses.loss_tm'
+        assert diff and all(
+            k.startswith(loss_key) or loss_key.startswith(k) for k in diff), diff
+    model = _build(leaf + variant + '.py')
+    loss = model.distiller.distill_losses['loss_tm']
+    assert type(loss).__name__ == 'TokenMatchingLoss'
+    assert (loss.loss_weight, loss.decoder_term) == (weight, decoder_term)
+    assert model.teacher.backbone.arch == 'tiny'
+
+
+def _get(cfg, dotted):
+    for k in dotted.split('.'):
+        if isinstance(cfg, dict) and k in cfg:
+            cfg = cfg[k]
+        elif isinstance(cfg, (list, tuple)) and k.isdigit() and int(k) < len(cfg):
+            cfg = cfg[int(k)]
+        else:
+            return '<missing>'
+    return cfg

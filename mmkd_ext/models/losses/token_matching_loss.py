@@ -16,6 +16,14 @@ input (= D) followed by the L decoder layer outputs, d averages over all its
 (once alone, once as ``hs[0]``). The teacher side is detached. Returns
 ``loss_weight * L_tm`` (a scalar).
 
+``decoder_term=False`` (not in the reference; the detection pilot of docs/studies.md,
+section "Detection") drops the decoder term:
+
+    L_tm' = sqrt( sum_l d(P_s^l, P_t^l) + d(D_s, D_t) )
+
+so the decoder layers get no gradient from distillation and the [DET] tokens enter
+once (through d(D_s, D_t)); ``dec_s`` / ``dec_t`` are still checked but not used.
+
 Two numerical guards, equal in value to the reference wherever its gradient exists:
 the per-token norm is ``torch.linalg.vector_norm`` (sub-gradient 0 at a zero
 difference, where ``sqrt(sum(x**2))`` gives NaN), and the outer square root is taken
@@ -37,8 +45,9 @@ def mean_token_dist(student, teacher, channel_dim=-1):
     return torch.linalg.vector_norm(student - teacher.detach(), dim=channel_dim).mean()
 
 
-def token_matching_loss(patch_s, patch_t, det_s, det_t, dec_s, dec_t):
-    """L_tm of the module docstring (without the weight).
+def token_matching_loss(patch_s, patch_t, det_s, det_t, dec_s, dec_t, decoder_term=True):
+    """L_tm of the module docstring (without the weight); ``decoder_term=False``:
+    L_tm' (without the (L + 1) * d(H_s, H_t) term).
 
     Args:
         patch_s, patch_t: sequences of (N, C, h, w) projected patch levels.
@@ -58,6 +67,8 @@ def token_matching_loss(patch_s, patch_t, det_s, det_t, dec_s, dec_t):
                              f'{tuple(det.shape)}')
     total = sum(mean_token_dist(s, t, channel_dim=1) for s, t in zip(patch_s, patch_t))
     total = total + mean_token_dist(det_s, det_t)
+    if not decoder_term:
+        return total.clamp_min(1e-12).sqrt()
     hs_s, hs_t = torch.cat([det_s[None], dec_s]), torch.cat([det_t[None], dec_t])
     total = total + hs_s.shape[0] * mean_token_dist(hs_s, hs_t)
     return total.clamp_min(1e-12).sqrt()
@@ -70,12 +81,21 @@ class TokenMatchingLoss(nn.Module):
     ``forward(patch_s, patch_t, det_s, det_t, dec_s, dec_t)``: the 4 neck outputs,
     the ``tgt_proj`` outputs and the decoder layer outputs (``decoder`` output 0) of
     student and teacher.
+
+    Args:
+        loss_weight (float): the weight (ViDT: 4.0).
+        decoder_term (bool): keep the (L + 1) * d(H_s, H_t) term (the reference,
+            default); ``False`` drops it (L_tm' of the module docstring).
     """
 
-    def __init__(self, loss_weight=4.0):
+    def __init__(self, loss_weight=4.0, decoder_term=True):
         super().__init__()
+        if not isinstance(decoder_term, bool):
+            raise TypeError(f'TokenMatchingLoss.decoder_term must be True or False, got '
+                            f'{decoder_term!r}')
         self.loss_weight = loss_weight
+        self.decoder_term = decoder_term
 
     def forward(self, patch_s, patch_t, det_s, det_t, dec_s, dec_t):
-        return self.loss_weight * token_matching_loss(patch_s, patch_t, det_s, det_t,
-                                                      dec_s, dec_t)
+        return self.loss_weight * token_matching_loss(
+            patch_s, patch_t, det_s, det_t, dec_s, dec_t, decoder_term=self.decoder_term)

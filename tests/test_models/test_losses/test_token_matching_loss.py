@@ -124,3 +124,29 @@ def test_token_matching_config_gives_the_reference_loss(det_batch):
     total = total + dist(hs_s, hs_t) * hs_s.shape[0]
     expected = 4.0 * total.sqrt()
     assert torch.isclose(losses['distill.loss_tm'], expected, rtol=1e-5)
+
+
+def test_token_matching_without_decoder_term_equals_hand_computation():
+    """``decoder_term=False`` drops (L + 1) * d(H_s, H_t): the inputs of the hand
+    computation above give sqrt(1.5 + 5 + sqrt(2)); the decoder states get no
+    gradient, the [DET] tokens enter once."""
+    ps = [torch.tensor([[[[1., 2.]], [[0., 0.]]]]), torch.tensor([[[[3.]], [[4.]]]])]
+    pt = [torch.zeros(1, 2, 1, 2), torch.zeros(1, 2, 1, 1)]
+    det_s = torch.tensor([[[1., 1.]]], requires_grad=True)
+    dec_s = torch.arange(1., 4.).view(3, 1, 1, 1).expand(3, 1, 1, 2).contiguous()
+    dec_s.requires_grad_(True)
+    loss = MODELS.build(
+        dict(type='TokenMatchingLoss', loss_weight=4.0, decoder_term=False))
+    value = loss(ps, pt, det_s, torch.zeros(1, 1, 2), dec_s, torch.zeros(3, 1, 1, 2))
+    total = 1.5 + 5 + math.sqrt(2)
+    assert torch.isclose(value, torch.tensor(4.0 * math.sqrt(total)))
+    value.backward()
+    assert dec_s.grad is None
+    # d/d det_s of 4 sqrt(total): 4 / (2 sqrt(total)) * (1, 1) / sqrt(2)
+    expected = 2 / math.sqrt(total) / math.sqrt(2)
+    assert torch.allclose(det_s.grad, torch.full((1, 1, 2), expected))
+
+
+def test_token_matching_decoder_term_must_be_bool():
+    with pytest.raises(TypeError, match='decoder_term'):
+        MODELS.build(dict(type='TokenMatchingLoss', decoder_term='no'))
