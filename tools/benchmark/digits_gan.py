@@ -194,12 +194,18 @@ def main(argv=None):
         for n, s in CLASSIFIER_SEEDS.items()
     }
     it = args.iters or 500
-    header = (f'Digits GAN, paired study: 10 % of the training images (144), 16x16, '
-              f'BigGAN width 16, {it} G iterations, {args.seeds} seeds; FID etc. on the '
-              f'features of the ResNet-18-w8 digits classifier (top-1 '
-              f'{acc["fid_classifier"] or float("nan"):.2f} %) against the 360 test '
-              f'images; teacher ResNet-18-w32 (top-1 {acc["teacher"] or float("nan"):.2f}'
-              f' %). FID: lower is better.')
+
+    def top1_of(
+            name):  # a classifier given with --teacher-ckpt / --fid-ckpt: not measured
+        return '' if acc[name] is None else f' (top-1 {acc[name]:.2f} %)'
+
+    header = (
+        f'Digits GAN, paired study: 10 % of the training images (144), 16x16, '
+        f'BigGAN width 16, {it} G iterations, {args.seeds} seeds; FID etc. on the '
+        f'features of the ResNet-18-w8 digits classifier{top1_of("fid_classifier")} '
+        f'against the 360 test images; teacher ResNet-18-w32{top1_of("teacher")}. '
+        f'Primary comparison: {LABELS[PRIMARY[0]]} vs {LABELS[PRIMARY[1]]}. FID: '
+        f'lower is better.')
     grid = sample_grids(args, args.methods)
     print(f'sample grids (seed 0; {", ".join(args.methods)}): {grid}')
     return study.finish(
