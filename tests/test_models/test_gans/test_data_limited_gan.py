@@ -71,8 +71,13 @@ def test_step_counts_and_ema():
     model.train_step(batch(seed=2), ow)  # step 3: decayed average
     g_now = model.generator.state_dict()
     for k, v in model.generator_ema.state_dict().items():
-        if v.is_floating_point():
+        if v.is_floating_point() and not k.endswith(('_u', '_v')):
             assert torch.allclose(v, 0.9 * ema_prev[k] + 0.1 * g_now[k], atol=1e-6), k
+    # spectral-norm vectors: re-estimated for the averaged weight, not averaged
+    lin = model.generator_ema.linear
+    sigma = torch.linalg.matrix_norm(lin.weight_orig.detach(), ord=2)
+    assert float(lin.weight_u @ lin.weight_orig.detach() @ lin.weight_v) == \
+        pytest.approx(float(sigma), rel=1e-2)
     assert not torch.equal(model.generator_ema.linear.weight_orig,
                            model.generator.linear.weight_orig)
     assert int(model.num_g_steps) == 3
@@ -181,3 +186,38 @@ def test_gan_train_step_with_vkd(tiny_teacher_cfg):
                 student_dim=24,
                 teacher_dim=32,
                 connector=dict(type='OrthogonalConnector')))
+
+
+def test_ema_keeps_spectral_norm_sigma_true():
+    """The EMA generator is evaluated in eval mode, where spectral norm divides by the
+    stored u^T W v: after every EMA update the stored sigma equals the averaged
+    weight's top singular value (plain averaging of u, v shortens them and the stored
+    sigma falls: docs/gan.md, seed 9), also when the raw weight turns every step."""
+    import torch.nn as nn
+
+    from mmkd_ext.models.gans.ema import ema_update_
+
+    def sn_linear():
+        return nn.utils.spectral_norm(nn.Linear(6, 5), n_power_iterations=1, eps=1e-8)
+
+    torch.manual_seed(0)
+    raw, ema = sn_linear(), sn_linear()
+    ema_update_(ema, raw, 0.9, copy=True)
+    u_avg, v_avg = ema.weight_u.clone(), ema.weight_v.clone()  # the old rule: averaged
+    for _ in range(30):
+        with torch.no_grad():  # the raw layer's top singular direction turns
+            raw.weight_orig.copy_(torch.randn(5, 6))
+        raw(torch.randn(3, 6))  # training-mode power iteration of the raw layer
+        ema_update_(ema, raw, 0.9)
+        u_avg.lerp_(raw.weight_u, 0.1)
+        v_avg.lerp_(raw.weight_v, 0.1)
+        w = ema.weight_orig.detach()
+        stored = float(ema.weight_u @ w @ ema.weight_v)
+        true = float(torch.linalg.matrix_norm(w, ord=2))
+        assert stored == pytest.approx(true, rel=1e-2)
+    assert float(u_avg @ w @ v_avg) < 0.5 * true  # what averaging u, v would give
+    ema.eval()
+    with torch.no_grad():
+        ema(torch.randn(1, 6))  # eval: no power iteration, weight = W / (u^T W v)
+    sigma = torch.linalg.matrix_norm(ema.weight.detach(), ord=2)
+    assert float(sigma) == pytest.approx(1.0, rel=1e-3)
