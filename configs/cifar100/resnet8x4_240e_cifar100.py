@@ -2,10 +2,5 @@
 # VKD / NCKD configs when the public resnet8x4.pth is not at hand, or the student
 # baseline.
 #   python tools/train.py configs/cifar100/resnet8x4_240e_cifar100.py
-_base_ = [
-    '../_base_/models/cifar100_crd_zoo.py',
-    '../_base_/datasets/cifar100_bs64_crd.py',
-    '../_base_/schedules/cifar100_sgd_240e_crd.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['../_base_/classifier_cifar100_crd.py']
 model = dict(data_preprocessor=_base_.data_preprocessor, **_base_.resnet8x4)

@@ -5,7 +5,7 @@
 # width 16, 2 D steps x 16 images per G step, 500 G iterations.
 #   python tools/train.py configs/digits/resnet18-w8_20e_digits.py   # FID features
 #   python tools/train.py configs/gan/biggan-diffaug-ch16_0.5k_digits-16px-10pct.py
-_base_ = ['./biggan-diffaug_3k_digits-10pct.py']
+_base_ = ['../_base_/gan/biggan-diffaug_digits.py']
 img_size = 16
 max_iters = 500
 model = dict(
@@ -13,7 +13,8 @@ model = dict(
     discriminator=dict(ch=16, num_blocks=3, num_down=2),
     ema_decay=0.99,
     ema_start=100)
-train_dataloader = dict(batch_size=32, dataset=dict(img_size=img_size))
+train_dataloader = dict(
+    batch_size=32, dataset=dict(img_size=img_size, subset_ratio=0.1, subset_seed=0))
 val_dataloader = dict(dataset=dict(num_samples=500))
 test_dataloader = val_dataloader
 # FID etc. on the classifier of configs/digits/resnet18-w8_20e_digits.py, which was

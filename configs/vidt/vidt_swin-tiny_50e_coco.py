@@ -1,3 +1,8 @@
 # ViDT Swin-tiny, COCO, 50 epochs (drop-path 0.2); everything else as nano.
-_base_ = './vidt_swin-nano_50e_coco.py'
+# (the set-up of ./vidt_swin-nano_50e_coco.py)
+_base_ = [
+    '../_base_/models/vidt_swin-nano.py',
+    '../_base_/datasets/coco_detection_detr-aug.py',
+    '../_base_/schedules/coco_adamw_50e_vidt.py',
+]
 model = dict(backbone=dict(arch='tiny'))

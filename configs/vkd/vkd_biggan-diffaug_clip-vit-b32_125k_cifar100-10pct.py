@@ -2,7 +2,8 @@
 # whitened targets) on the DiffAugment-BigGAN, CIFAR100 10% data.
 # Teacher weights: see configs/_base_/gan/clip-vit-b32_teacher.py.
 _base_ = [
-    '../gan/biggan-diffaug_125k_cifar100-10pct.py',
+    '../_base_/gan/gan_runtime.py',
+    '../_base_/gan/biggan-diffaug_cifar100.py',
     '../_base_/gan/clip-vit-b32_teacher.py',
     '../_base_/gan/vkd_disc_distill.py',
 ]
@@ -11,3 +12,6 @@ model = dict(
     teacher=_base_.clip_teacher,
     distill=_base_.vkd_distill,
 )
+# the GAN recipe of configs/gan/biggan-diffaug_125k_cifar100-10pct.py
+train_dataloader = dict(dataset=dict(subset_ratio=0.1, subset_seed=0))
+train_cfg = dict(max_iters=125000)

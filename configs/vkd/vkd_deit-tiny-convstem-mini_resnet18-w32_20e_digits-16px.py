@@ -25,7 +25,10 @@
 #   python tools/train.py configs/digits/resnet18-w32_20e_digits.py
 #   python tools/train.py \
 #       configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px.py
-_base_ = ['./vkd_deit-tiny-convstem_regnety160_300e_in1k.py']
+_base_ = [
+    './vkd_deit-tiny-convstem_regnety160_300e_in1k.py',
+    '../_base_/models/digits_resnet18-w32.py',  # the teacher, `teacher_model`
+]
 
 img_size = 16
 teacher_ckpt = 'work_dirs/resnet18-w32_20e_digits/epoch_20.pth'
@@ -72,24 +75,7 @@ model = dict(
             stem_stride=4,
             stem_channels=32),
         head=dict(num_classes=10, in_channels=64)),
-    teacher=dict(
-        _delete_=True,
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        backbone=dict(
-            type='ResNet_CIFAR',
-            depth=18,
-            stem_channels=32,
-            base_channels=32,
-            num_stages=4,
-            out_indices=(3, ),
-            style='pytorch'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=10,
-            in_channels=256,
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
+    teacher=dict(_base_.teacher_model, _delete_=True),
     teacher_ckpt=teacher_ckpt,
     teacher_input_size=(16, 16),
     distiller=dict(

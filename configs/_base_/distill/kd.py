@@ -7,8 +7,34 @@
 # A config using it inherits a model, a data set and a schedule next to it and sets
 #   model = dict(data_preprocessor=_base_.data_preprocessor,
 #                architecture=..., teacher=..., teacher_ckpt=...)
-_base_ = ['../default_runtime.py']
+# The runtime of ../default_runtime.py (written out: no _base_, so that a CIFAR-100
+# pair config stays within three _base_ levels) in the mmrazor scope.
+custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 default_scope = 'mmrazor'
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
+    # RNG states in checkpoints: --resume repeats the uninterrupted run exactly
+    rng_state=dict(type='mmkd_ext.RNGStateHook'),
+    # stop at the first non-finite loss, before a NaN checkpoint is written
+    check_finite=dict(type='mmkd_ext.CheckFiniteLossHook'),
+)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='mmpretrain.UniversalVisualizer', vis_backends=vis_backends)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)
+test_cfg = dict()
 model = dict(
     _scope_='mmrazor',
     type='StrictTeacherDistill',
@@ -26,4 +52,4 @@ model = dict(
 )
 find_unused_parameters = True
 # evaluates the student and the teacher (a check that the teacher's weights loaded)
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')

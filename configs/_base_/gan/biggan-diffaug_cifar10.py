@@ -3,7 +3,7 @@
 # Inception (torch-fidelity's TF 2015-12-05 port): put its weights file at
 # data/inception/weights-inception-2015-12-05-6726825d.pth, or set
 # feature_extractor.weights=None to let torch-fidelity download it (docs/gan.md).
-_base_ = ['./gan_runtime.py']
+# Runtime: leaves add ./gan_runtime.py beside this base.
 num_classes = 10
 data_root = 'data/cifar10'
 model = dict(

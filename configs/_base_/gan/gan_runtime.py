@@ -1,8 +1,9 @@
 # Runtime of the GAN configs (mmkd_ext scope, iteration-based, best-FID checkpoints).
-_base_ = ['../default_runtime.py']
+# Self-contained (no _base_) so that a GAN experiment stays within three _base_ levels;
+# the data/model bases (biggan-diffaug_*.py) set val_cfg / test_cfg.
+custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 default_scope = 'mmkd_ext'
 default_hooks = dict(
-    _delete_=True,
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
@@ -18,9 +19,18 @@ default_hooks = dict(
     check_finite=dict(type='CheckFiniteLossHook'),
 )
 custom_hooks = [dict(type='GANSampleGridHook', interval=4000, per_class=8)]
-visualizer = dict(
-    _delete_=True, type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
 log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)
 # multi-GPU: G, D and the connector are wrapped separately (DataLimitedGAN.train_step
 # calls them itself); frozen passes use the unwrapped modules
 model_wrapper_cfg = dict(
