@@ -322,3 +322,22 @@ def test_detection_report_recomputed_from_the_per_seed_ap(study):
         assert (d['mean'], d['ci_low'], d['ci_high']) == pytest.approx((mean, lo, hi),
                                                                        abs=0.005), key
         assert (d['p'], d['p_holm']) == pytest.approx((p, p_holm), abs=5e-4), key
+
+
+@pytest.mark.parametrize('script', ['digits_kd', 'digits_deit'])
+def test_classification_study_budget_arguments(load_tool, script):
+    tool = load_tool(f'tools/benchmark/{script}.py')
+    args = tool.parse_args([])
+    assert (args.seeds, args.epochs, args.data_fraction,
+            args.teacher_epochs) == (10, 20, 0.25, None)
+    quick = tool.parse_args(['--quick', '--epochs', '7'])
+    assert (quick.seeds, quick.epochs, quick.data_fraction,
+            quick.teacher_epochs) == (2, 1, 0.05, 1)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--data-fraction', '1.5'])
+
+
+def test_top1_formatter(study):
+    top1 = study.top1_formatter('accuracy/top1')
+    assert top1({'accuracy/top1': 87.5}) == 'top-1 87.50'
+    assert top1({}) == 'top-1 nan'

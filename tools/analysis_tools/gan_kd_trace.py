@@ -481,18 +481,14 @@ def plot_trace(records, out_png, title='', smooth=5, evals=()):
         x = [e['iter'] for e in evals]
         ax2 = ax.twinx()
         for which, style in (('ema', '-'), ('ema_sn', ':'), ('raw', '--')):
-            ax.plot(
-                x, [e.get(which, {}).get('gen/FID', math.nan) for e in evals],
-                'C0' + style,
-                marker='o',
-                ms=3,
-                label=f'FID {which} G')
-            ax2.plot(
-                x, [e.get(which, {}).get('gen/recall', math.nan) for e in evals],
-                'C3' + style,
-                marker='o',
-                ms=3,
-                label=f'recall {which} G')
+            for axis, key, color, name in ((ax, 'gen/FID', 'C0', 'FID'),
+                                           (ax2, 'gen/recall', 'C3', 'recall')):
+                axis.plot(
+                    x, [e.get(which, {}).get(key, math.nan) for e in evals],
+                    color + style,
+                    marker='o',
+                    ms=3,
+                    label=f'{name} {which} G')
         ax.set_ylabel('FID', fontsize=8, color='C0')
         ax2.set_ylabel('recall', fontsize=8, color='C3')
         ax2.set_ylim(0, 1)

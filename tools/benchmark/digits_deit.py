@@ -73,56 +73,16 @@ STUDY = dict(
 
 
 def parse_args(argv=None):
-    from study import study_parser
-    p = study_parser(
-        __doc__,
-        STUDY['name'], [m for m in CONFIGS if m != 'teacher'],
-        DEFAULT_METHODS,
-        seeds=DEFAULTS['seeds'],
-        quick_help='2 seeds, 1 epoch, 5 %% of the data, 1-epoch teacher on 10 %%')
-    p.add_argument(
-        '--epochs', type=int, default=DEFAULTS['epochs'], help='student epochs')
-    p.add_argument(
-        '--data-fraction',
-        type=float,
-        default=DEFAULTS['data_fraction'],
-        help='fraction of the training split for the students (1: all)')
-    p.add_argument(
-        '--teacher-epochs',
-        type=int,
-        default=None,
-        help='teacher epochs (default: as configured)')
-    args = p.parse_args(argv)
-    if args.quick:
-        args.seeds, args.epochs, args.data_fraction = 2, 1, 0.05
-        args.teacher_epochs = 1
-    if not 0 < args.data_fraction <= 1:
-        p.error(f'--data-fraction must be in (0, 1], got {args.data_fraction}')
-    return args
-
-
-def top1(metrics):
-    return f'top-1 {metrics.get(METRIC, float("nan")):.2f}'
+    from study import classifier_study_parser, parse_classifier_study
+    return parse_classifier_study(
+        classifier_study_parser(__doc__, STUDY, DEFAULT_METHODS, DEFAULTS), argv)
 
 
 def main(argv=None):
     os.chdir(REPO)
     args = parse_args(argv)  # imports mmkd_ext once: every run is a fork of this
-    from study import PairedStudy
-    study = PairedStudy(args, **STUDY)
-    teacher_ckpt = study.train_once(
-        'teacher',
-        0,
-        top1,
-        given=args.teacher_ckpt,
-        epochs=args.teacher_epochs,
-        data_fraction=0.1 if args.quick else None)
-    study.run(
-        lambda seed, method: dict(
-            epochs=args.epochs,
-            data_fraction=args.data_fraction,
-            teacher_ckpt=None if method == 'alone' else teacher_ckpt), top1)
-    teacher_top1 = study.once_metric('teacher', 0, METRIC)
+    from study import run_classifier_study
+    study, teacher_top1 = run_classifier_study(args, STUDY, 'alone')
     header = (f'Digits DeiT study (VKD Table 6, small): conv-stem DeiT (4 x 64-d, 16 '
               f'tokens) on {args.data_fraction:g} of the 1437 training images (subset '
               f'seed = seed), {args.epochs} epochs, {args.seeds} seeds; teacher CIFAR '

@@ -31,7 +31,9 @@ Results are appended to a JSONL file, one line per finished run (method, seed, t
 study's settings, metrics, seconds); a restarted study reads it back and skips every
 run whose method, seed and settings are already there.
 """
-from .paired_study import PairedStudy, check_family, study_parser
+from .paired_study import (PairedStudy, check_family, classifier_study_parser,
+                           parse_classifier_study, run_classifier_study, study_parser,
+                           top1_formatter)
 from .plot import plot_paired
 from .results import Progress, ResultsFile
 from .runs import (apply_overrides, paired_streams_configured, run_config, run_configs,
@@ -40,8 +42,10 @@ from .stats import holm, markdown_tables, mean_sd, paired_difference, paired_rep
 from .timing import interleaved_ratio
 
 __all__ = [
-    'PairedStudy', 'check_family', 'study_parser', 'holm', 'plot_paired', 'Progress',
-    'ResultsFile', 'apply_overrides', 'paired_streams_configured', 'run_config',
-    'run_configs', 'train_command', 'unpaired_warning', 'markdown_tables', 'mean_sd',
-    'paired_difference', 'paired_report', 'interleaved_ratio'
+    'PairedStudy', 'check_family', 'study_parser', 'classifier_study_parser',
+    'parse_classifier_study', 'run_classifier_study', 'top1_formatter', 'holm',
+    'plot_paired', 'Progress', 'ResultsFile', 'apply_overrides',
+    'paired_streams_configured', 'run_config', 'run_configs', 'train_command',
+    'unpaired_warning', 'markdown_tables', 'mean_sd', 'paired_difference',
+    'paired_report', 'interleaved_ratio'
 ]

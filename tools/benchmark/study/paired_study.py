@@ -81,6 +81,74 @@ def study_parser(description: str,
     return p
 
 
+def classifier_study_parser(description: str, study: dict, default_methods: Sequence[str],
+                            defaults: dict) -> argparse.ArgumentParser:
+    """:func:`study_parser` plus the budget of a digits classification study
+    (``tools/benchmark/digits_{kd,deit}.py``): ``--epochs --data-fraction
+    --teacher-epochs``, defaults from ``defaults`` (``seeds``, ``epochs``,
+    ``data_fraction``). Parse with :func:`parse_classifier_study`."""
+    p = study_parser(
+        description,
+        study['name'], [m for m in study['configs'] if m != 'teacher'],
+        default_methods,
+        seeds=defaults['seeds'],
+        quick_help='2 seeds, 1 epoch, 5 %% of the data, 1-epoch teacher on 10 %%')
+    budget = (('--epochs', int, defaults['epochs'], 'student epochs'),
+              ('--data-fraction', float, defaults['data_fraction'],
+               'fraction of the training split for the students (1: all)'),
+              ('--teacher-epochs', int, None, 'teacher epochs (default: as configured)'))
+    for flag, kind, default, text in budget:
+        p.add_argument(flag, type=kind, default=default, help=text)
+    return p
+
+
+def parse_classifier_study(p: argparse.ArgumentParser,
+                           argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse the arguments of :func:`classifier_study_parser`: ``--quick`` sets 2
+    seeds, 1 epoch, 5 % of the data and a 1-epoch teacher; ``--data-fraction`` must
+    be in (0, 1] (else a parser error naming it)."""
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seeds, args.epochs, args.data_fraction = 2, 1, 0.05
+        args.teacher_epochs = 1
+    if not 0 < args.data_fraction <= 1:
+        p.error(f'--data-fraction must be in (0, 1], got {args.data_fraction}')
+    return args
+
+
+def top1_formatter(metric: str) -> Callable[[dict], str]:
+    """The progress-line summary of a classification run: ``top-1 <metric>``."""
+
+    def top1(metrics: dict) -> str:
+        return f'top-1 {metrics.get(metric, float("nan")):.2f}'
+
+    return top1
+
+
+def run_classifier_study(args: argparse.Namespace, study: dict, alone: str,
+                         **run_kwargs) -> Tuple['PairedStudy', Optional[float]]:
+    """The runs of a digits classification study: the teacher trained once (or
+    ``--teacher-ckpt``; with ``--quick`` on 10 % of the data), then every seed x
+    method with ``--epochs`` and ``--data-fraction``, the teacher checkpoint given to
+    every method but ``alone`` (the student alone). Returns the study (for
+    :meth:`PairedStudy.finish`) and the teacher's metric (``None`` if unknown)."""
+    top1 = top1_formatter(study['metric'])
+    paired = PairedStudy(args, **study)
+    teacher_ckpt = paired.train_once(
+        'teacher',
+        0,
+        top1,
+        given=args.teacher_ckpt,
+        epochs=args.teacher_epochs,
+        data_fraction=0.1 if args.quick else None)
+    paired.run(
+        lambda seed, method: dict(
+            epochs=args.epochs,
+            data_fraction=args.data_fraction,
+            teacher_ckpt=None if method == alone else teacher_ckpt), top1, **run_kwargs)
+    return paired, paired.once_metric('teacher', 0, study['metric'])
+
+
 def check_family(family: Optional[Sequence[Tuple[str, str]]], references: Sequence[str],
                  methods: Sequence[str]) -> None:
     """Stop before any training when a ``FAMILY`` pair ``(method, reference)`` is not a
