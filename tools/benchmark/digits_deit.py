@@ -31,6 +31,8 @@ standardisation vs linear + no normalisation.
 import os
 import os.path as osp
 
+from study import classifier_study  # this script's folder is on sys.path
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _LEAF = 'configs/vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px'
 # The configs this study trains: the one table to edit when a config is renamed.
@@ -61,15 +63,7 @@ FAMILY = [('distill', 'alone'), PRIMARY, ('lin_none', 'distill'), ('lin_std', 'd
           ('orth_none', 'distill'), ('orth_std', 'distill')]
 # The setting chosen with the positive control alone (docs/studies.md): the defaults.
 DEFAULTS = dict(seeds=10, epochs=20, data_fraction=0.25)
-METRIC = 'accuracy/top1'
-STUDY = dict(
-    name='digits_deit',
-    configs=CONFIGS,
-    labels=LABELS,
-    references=REFERENCES,
-    metric=METRIC,
-    family=FAMILY,
-    settings=('epochs', 'data_fraction', 'teacher_epochs', 'teacher_ckpt'))
+STUDY = classifier_study('digits_deit', CONFIGS, LABELS, REFERENCES, FAMILY)
 
 
 def parse_args(argv=None):

@@ -32,6 +32,8 @@ the docs); prints a progress line with an ETA per run and ends with ``RESULT <js
 import os
 import os.path as osp
 
+from study import classifier_study  # this script's folder is on sys.path
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # The configs this study trains: the one table to edit when a config is renamed.
@@ -64,15 +66,7 @@ FAMILY = [('kd', 'student'), ('vkd', 'kd'), ('nckd', 'kd'), ('nc1', 'kd'), ('nc2
           ('nc3', 'kd')]
 # The study setting chosen by the positive control (docs/studies.md): the defaults.
 DEFAULTS = dict(seeds=10, epochs=20, data_fraction=0.25)
-METRIC = 'accuracy/top1'
-STUDY = dict(
-    name='digits_kd',
-    configs=CONFIGS,
-    labels=LABELS,
-    references=REFERENCES,
-    metric=METRIC,
-    family=FAMILY,
-    settings=('epochs', 'data_fraction', 'teacher_epochs', 'teacher_ckpt'))
+STUDY = classifier_study('digits_kd', CONFIGS, LABELS, REFERENCES, FAMILY)
 
 
 def parse_args(argv=None):

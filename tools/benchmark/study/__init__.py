@@ -31,9 +31,9 @@ Results are appended to a JSONL file, one line per finished run (method, seed, t
 study's settings, metrics, seconds); a restarted study reads it back and skips every
 run whose method, seed and settings are already there.
 """
-from .paired_study import (PairedStudy, check_family, classifier_study_parser,
-                           parse_classifier_study, run_classifier_study, study_parser,
-                           top1_formatter)
+from .paired_study import (PairedStudy, check_family, classifier_study,
+                           classifier_study_parser, parse_classifier_study,
+                           run_classifier_study, study_parser, top1_formatter)
 from .plot import plot_paired
 from .results import Progress, ResultsFile
 from .runs import (apply_overrides, paired_streams_configured, run_config, run_configs,
@@ -42,9 +42,9 @@ from .stats import holm, markdown_tables, mean_sd, paired_difference, paired_rep
 from .timing import interleaved_ratio
 
 __all__ = [
-    'PairedStudy', 'check_family', 'study_parser', 'classifier_study_parser',
-    'parse_classifier_study', 'run_classifier_study', 'top1_formatter', 'holm',
-    'plot_paired', 'Progress', 'ResultsFile', 'apply_overrides',
+    'PairedStudy', 'check_family', 'study_parser', 'classifier_study',
+    'classifier_study_parser', 'parse_classifier_study', 'run_classifier_study',
+    'top1_formatter', 'holm', 'plot_paired', 'Progress', 'ResultsFile', 'apply_overrides',
     'paired_streams_configured', 'run_config', 'run_configs', 'train_command',
     'unpaired_warning', 'markdown_tables', 'mean_sd', 'paired_difference',
     'paired_report', 'interleaved_ratio'

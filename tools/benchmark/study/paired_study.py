@@ -81,6 +81,23 @@ def study_parser(description: str,
     return p
 
 
+def classifier_study(name: str, configs: Dict[str, str], labels: Dict[str, str],
+                     references: Sequence[str], family: Sequence[Tuple[str,
+                                                                       str]]) -> dict:
+    """The :class:`PairedStudy` arguments of a digits classification study
+    (``tools/benchmark/digits_{kd,deit}.py``): top-1 accuracy, and the settings that
+    must match on resume (student epochs, data fraction, teacher epochs and
+    checkpoint)."""
+    return dict(
+        name=name,
+        configs=configs,
+        labels=labels,
+        references=references,
+        metric='accuracy/top1',
+        family=family,
+        settings=('epochs', 'data_fraction', 'teacher_epochs', 'teacher_ckpt'))
+
+
 def classifier_study_parser(description: str, study: dict, default_methods: Sequence[str],
                             defaults: dict) -> argparse.ArgumentParser:
     """:func:`study_parser` plus the budget of a digits classification study
