@@ -97,7 +97,9 @@ def unwrap_vkd_deit(ckpt, key_hint='src', filename='', use_ema=False):
                        for k, v in state.items())
 
 
-def _rename(name):
+def vkd_deit_key_to_ours(name):
+    """A reference student key (roymiles/vkd ``models/deit.py`` on timm, without
+    ``module.``) -> ours, or ``None`` for keys we do not map (e.g. ``projector.*``)."""
     if name in ('cls_token', 'pos_embed'):
         return f'backbone.{name}'
     m = re.match(r'conv_embed\.(.+)\.(\w+)$', name)
@@ -130,7 +132,7 @@ def convert_vkd_deit(state, key_hint='src', filename=''):
         if any(p.search(name) for p in _DROPPED):
             dropped[name] = value
             continue
-        key = _rename(name)
+        key = vkd_deit_key_to_ours(name)
         if key is None:
             unknown.append(name)
         else:

@@ -21,46 +21,13 @@ import os.path as osp
 import pytest
 import torch
 
+from mmkd_ext.models.backbones.vkd_deit_weights import vkd_deit_key_to_ours
+
 RTOL = 1e-5
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFG = 'configs/vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py'
 REFERENCE = osp.join(REPO, 'tests', 'data', 'loss_parity', 'deit_vkd_step.pt')
 TOOL = 'tools/analysis_tools/make_loss_parity_reference.py'
-
-_STEM = {
-    'conv.0': 'stem.0.conv',
-    'conv.1': 'stem.0.bn',
-    'conv.3': 'stem.1.conv',
-    'conv.4': 'stem.1.bn',
-    'conv.6': 'stem.2.conv',
-    'conv.7': 'stem.2.bn',
-    'proj': 'projection'
-}
-_BLOCK = {
-    'norm1': 'ln1',
-    'attn.qkv': 'attn.qkv',
-    'attn.proj': 'attn.proj',
-    'norm2': 'ln2',
-    'mlp.fc1': 'ffn.layers.0.0',
-    'mlp.fc2': 'ffn.layers.1'
-}
-
-
-def reference_to_ours(key):
-    """Reference (``models/deit.py`` on timm) student names -> ours."""
-    if key.startswith('conv_embed.'):
-        mod, leaf = key[len('conv_embed.'):].rsplit('.', 1)
-        return f'backbone.patch_embed.{_STEM[mod]}.{leaf}'
-    if key.startswith('blocks.'):
-        _, i, rest = key.split('.', 2)
-        mod, leaf = rest.rsplit('.', 1)
-        return f'backbone.layers.{i}.{_BLOCK[mod]}.{leaf}'
-    if key in ('cls_token', 'pos_embed'):
-        return f'backbone.{key}'
-    if key.startswith('norm.'):
-        return 'backbone.ln1.' + key.split('.')[1]
-    name, leaf = key.split('.')  # head, head_dist
-    return f'head.layers.{name}.{leaf}'
 
 
 @pytest.fixture(scope='module')
@@ -88,7 +55,7 @@ def step(load_tool):
     with torch.no_grad():
         algo.architecture.load_state_dict(
             {
-                reference_to_ours(k): tool.formula_fill(k, s)
+                vkd_deit_key_to_ours(k): tool.formula_fill(k, s)
                 for k, s in ref['student_keys']
             },
             strict=True)
