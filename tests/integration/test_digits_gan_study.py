@@ -1,9 +1,10 @@
-"""tools/benchmark/digits_gan.py --quick: the two classifiers and the four GAN configs
+"""tools/benchmark/digits_gan.py --quick: the two classifiers and the seven GAN configs (arms)
 train through the runner, the paired FID report (per-method mean +- sd, differences to
 the baseline and the regression baseline with CI and p), the JSONL results, the plot
 and the sample grids are written. Seed s builds the same generator in every GAN config
 (G is built first, before D's distillation head and the teacher)."""
 import json
+import os
 import os.path as osp
 
 import torch
@@ -47,22 +48,37 @@ def test_same_seed_same_generator_and_shared_discriminator(repo_root, tmp_path):
         assert all(torch.equal(d[k], states[0][1][k]) for k in d)
 
 
-def test_digits_gan_quick_end_to_end(tmp_path, run_tool):
+def test_digits_gan_quick_end_to_end(tmp_path, run_tool, repo_root):
+    docs = osp.join(repo_root, 'docs')
+    before = {f: osp.getmtime(osp.join(docs, f)) for f in os.listdir(docs)}
     out = tmp_path / 'study'
     proc = run_tool('tools/benchmark/digits_gan.py', '--quick', '--out', out)
     lines = proc.stdout.strip().splitlines()
-    assert sum('ETA' in line for line in lines) == 8  # 2 seeds x 4 methods
+    methods = {
+        'baseline', 'regression', 'vkd_nonorm', 'vkd_whiten', 'direct_nonorm',
+        'direct_whiten', 'whiten_bs64'
+    }
+    assert sum('ETA' in line for line in lines) == 2 * len(methods)  # 2 seeds
     result = json.loads(lines[-1][len('RESULT '):])
-    methods = {'baseline', 'regression', 'vkd_nonorm', 'vkd_whiten'}
     assert set(result['methods']) == methods and result['unpaired'] is None
     assert set(result['differences']['baseline']) == methods - {'baseline'}
-    assert set(result['differences']['regression']) == {'vkd_nonorm', 'vkd_whiten'}
-    for d in result['differences']['baseline'].values():
+    assert set(
+        result['differences']['regression']) == methods - {'baseline', 'regression'}
+    # one Holm family: every arm vs the baseline; the primary is direct + whitening
+    assert {tuple(p)
+            for p in result['family']} == {(m, 'baseline')
+                                           for m in methods - {'baseline'}}
+    for m, d in result['differences']['baseline'].items():
         assert d['n'] == 2 and d['ci_low'] <= d['mean'] <= d['ci_high']
+        assert d['in_family'] and d['p'] <= d['p_holm'] <= 1
+    assert all(d['p_holm'] is None for d in result['differences']['regression'].values())
     records = [json.loads(x) for x in (out / 'results.jsonl').read_text().splitlines()]
-    assert len(records) == 2 + 8  # two classifiers + runs
+    assert len(records) == 2 + 2 * len(methods)  # two classifiers + runs
     assert all('gen/FID' in r['metrics'] for r in records[2:])
     report = (out / 'report.md').read_text()
     assert '| DiffAugment baseline |' in report and 'precision' in report
+    assert 'Primary comparison: VKD direct, whitening vs DiffAugment baseline' in report
     assert osp.getsize(out / 'paired.png') > 5000
     assert osp.getsize(out / 'samples.png') > 1000
+    # a study run writes nothing into the checkout unless asked (--plot / --grid)
+    assert {f: osp.getmtime(osp.join(docs, f)) for f in os.listdir(docs)} == before
