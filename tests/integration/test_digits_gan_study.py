@@ -1,4 +1,4 @@
-"""tools/benchmark/digits_gan.py --quick: the two classifiers and the seven GAN configs (arms)
+"""tools/benchmark/digits_gan.py --quick: the two classifiers and the seven arms
 train through the runner, the paired FID report (per-method mean +- sd, differences to
 the baseline and the regression baseline with CI and p), the JSONL results, the plot
 and the sample grids are written. Seed s builds the same generator in every GAN config
