@@ -131,27 +131,8 @@ def test_val_step_samples_ema():
         model.val_step(batch())
 
 
-def test_gan_train_step_with_vkd(tiny_teacher_cfg):
-    torch.manual_seed(0)
-    model = DataLimitedGAN(
-        generator=dict(
-            type='BigGANGenerator', num_classes=3, z_dim=16, ch=16, num_blocks=1),
-        discriminator=dict(
-            type='BigGANDiscriminator',
-            num_classes=3,
-            ch=16,
-            num_blocks=2,
-            num_down=1,
-            distill_dims=(64, 24)),
-        num_classes=3,
-        disc_steps=2,
-        teacher=tiny_teacher_cfg(),
-        distill=dict(
-            type='DiscriminatorKD',
-            student_dim=24,
-            teacher_dim=32,
-            connector=dict(type='OrthogonalConnector'),
-            normalizer='whiten'))
+def test_gan_train_step_with_vkd(tiny_teacher_cfg, tiny_kd_gan):
+    model = tiny_kd_gan((64, 24), disc_steps=2, student_dim=24, teacher_dim=32)
     ow = GANOptimWrapperConstructor(
         dict(
             generator=dict(optimizer=dict(type='Adam', lr=1e-3)),

@@ -8,31 +8,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmkd_ext.models.gans import BigGANDiscriminator, DataLimitedGAN
+from mmkd_ext.models.gans import BigGANDiscriminator
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-
-def direct_gan(teacher_cfg, **distill):
-    torch.manual_seed(0)
-    return DataLimitedGAN(
-        generator=dict(
-            type='BigGANGenerator', num_classes=3, z_dim=16, ch=16, num_blocks=1),
-        discriminator=dict(
-            type='BigGANDiscriminator',
-            num_classes=3,
-            ch=16,
-            num_blocks=2,
-            num_down=1,
-            distill_dims=()),
-        num_classes=3,
-        disc_steps=1,
-        teacher=teacher_cfg,
-        distill=dict(
-            type='DiscriminatorKD',
-            connector=dict(type='OrthogonalConnector'),
-            normalizer='whiten',
-            **distill))
 
 
 def test_empty_distill_dims_is_no_head():
@@ -45,11 +23,11 @@ def test_empty_distill_dims_is_no_head():
         BigGANDiscriminator(num_classes=3, ch=16, num_blocks=2).distill(h)
 
 
-def test_direct_widths_inferred_and_projection_orthogonal(tiny_teacher_cfg):
+def test_direct_widths_inferred_and_projection_orthogonal(tiny_kd_gan):
     """D's pooled feature (16-d) -> the teacher's 32-d: P (32 x 16) has orthonormal
     columns, P^T P = I, so the projection keeps the intra-batch geometry (Gram matrix)
     of D's features; the KD gradient reaches D's shared layers."""
-    model = direct_gan(tiny_teacher_cfg())
+    model = tiny_kd_gan(())
     kd = model.distill
     assert (kd.student_dim, kd.teacher_dim) == (16, 32)
     p = kd.connector.weight.detach()
@@ -72,8 +50,8 @@ def test_direct_widths_inferred_and_projection_orthogonal(tiny_teacher_cfg):
     assert grads and sum(float(g.abs().sum()) for g in grads) > 0
 
 
-def test_direct_given_width_mismatch_names_the_key(tiny_teacher_cfg, raises):
-    raises(ValueError, lambda: direct_gan(tiny_teacher_cfg(), student_dim=24),
+def test_direct_given_width_mismatch_names_the_key(tiny_kd_gan, raises):
+    raises(ValueError, lambda: tiny_kd_gan((), student_dim=24),
            'model.distill.student_dim', '24 given', '16')
 
 
