@@ -24,11 +24,6 @@ ALLOWED_LEAF_ON_LEAF = {
     ('vkd/vkd_deit-tiny-convstem-mini_resnet18-w32_20e_digits-16px.py',
      'vkd/vkd_deit-tiny-convstem_regnety160_300e_in1k.py'),
 }
-# The NCKD ablations are named as variants of the NCKD digits config but are built
-# on the logit-KD config (NC1 / NC2 / NC3 alone on top of KD, not NCKD minus a term):
-# not yet rewritten as variants (issue 21, item 3); checked by the strict xfail below.
-NCKD_ABLATIONS = tuple(f'nckd/nckd_resnet18-w8_resnet18-w32_20e_digits_{term}-only.py'
-                       for term in ('nc1', 'nc2', 'nc3'))
 
 
 def _leaves():
@@ -105,17 +100,8 @@ def _leaf_on_leaf_problems(leaves):
 
 
 def test_only_variants_inherit_a_leaf():
-    leaves = {_rel(p) for p in _leaves()} - set(NCKD_ABLATIONS)
+    leaves = {_rel(p) for p in _leaves()}
     bad = _leaf_on_leaf_problems(leaves)
-    assert not bad, bad
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 21 item 3, open: the NCKD digits ablations inherit the KD '
-    'config, not the NCKD config their names extend')
-def test_nckd_ablations_are_variants():
-    bad = _leaf_on_leaf_problems(set(NCKD_ABLATIONS))
     assert not bad, bad
 
 
