@@ -1,7 +1,7 @@
 """BigGAN for small images (32x32 CIFAR; smaller widths / resolutions for digits).
 
-Follows ``shared/design/gan.md`` (BigGAN, Brock et al. 2019, in the DiffAugment-CIFAR
-set-up):
+BigGAN (Brock et al., ICLR 2019) in the DiffAugment-CIFAR set-up (Zhao et al., NeurIPS
+2020; docs/gan.md):
 
 * Generator: ``z (N, z_dim) -> SNLinear -> (N, C, b, b)`` (b = ``bottom_width``) ->
   ``num_blocks`` residual up-blocks ``BN(y)-ReLU-up2-conv3-BN(y)-ReLU-conv3`` with an
