@@ -243,8 +243,11 @@ def paired_ratio(fn_a, fn_b, repeats, clock, ci_target=None, max_pairs=200):
         ratios += more['ratios']
         ta.append(more['median_a'])
         tb.append(more['median_b'])
+        lo, hi = _median_ci(ratios)
+        med = statistics.median(ratios)
         print(
-            f'    {len(ratios)} pairs: median {statistics.median(ratios):.4f}',
+            f'    {len(ratios)} pairs: median {med:.4f}, 95 % CI {lo:.4f} .. {hi:.4f} '
+            f'(half-width {100 * (hi - lo) / 2 / med:.2f} %)',
             file=sys.stderr,
             flush=True)
     lo, hi = _median_ci(ratios)
