@@ -54,23 +54,33 @@ def hand(w1, w2, w3, x):
     return (g1, g2, g3), float((out**2).sum()), float((w1**2).sum())
 
 
-def test_grad_norms_are_pre_clip_gradients(tmp_path, scalars):
+def tiny_runner(tmp_path, name, hook, max_iters, clip_grad=None):
+    """An MMEngine runner training ``TinyDistill`` on ``X`` (batches of 2, in order)
+    with plain SGD (clipped by ``clip_grad`` if given) and ``hook`` as
+    ``default_hooks.grad_norm``."""
     from mmengine.runner import Runner
-    runner = Runner(
+    return Runner(
         model=TinyDistill(),
         work_dir=str(tmp_path),
-        experiment_name='grad_norm_hook_test',
+        experiment_name=name,
         train_dataloader=dict(
             dataset=[dict(inputs=x) for x in X],
             sampler=dict(type='DefaultSampler', shuffle=False),
             collate_fn=dict(type='default_collate'),
             batch_size=2,
             num_workers=0),
-        optim_wrapper=dict(
-            optimizer=dict(type='SGD', lr=LR), clip_grad=dict(max_norm=MAX_NORM)),
-        train_cfg=dict(by_epoch=False, max_iters=3),
-        default_hooks=dict(
-            grad_norm=dict(type='mmkd_ext.GradNormHook', num_iters=2), checkpoint=None))
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=LR), clip_grad=clip_grad),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(grad_norm=hook, checkpoint=None))
+
+
+def test_grad_norms_are_pre_clip_gradients(tmp_path, scalars):
+    runner = tiny_runner(
+        tmp_path,
+        'grad_norm_hook_test',
+        dict(type='mmkd_ext.GradNormHook', num_iters=2),
+        max_iters=3,
+        clip_grad=dict(max_norm=MAX_NORM))
     runner.train()
     records = [r for r in scalars(tmp_path) if 'grad_norm_all' in r]
     assert [r['step'] for r in records] == [1, 2]  # the first num_iters only
@@ -116,21 +126,10 @@ def test_bad_arguments_name_the_key(raises):
 
 
 def test_unknown_prefix_names_the_modules(tmp_path, raises):
-    from mmengine.runner import Runner
-    runner = Runner(
-        model=TinyDistill(),
-        work_dir=str(tmp_path),
-        experiment_name='grad_norm_hook_bad_prefix',
-        train_dataloader=dict(
-            dataset=[dict(inputs=x) for x in X],
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            batch_size=2,
-            num_workers=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=LR)),
-        train_cfg=dict(by_epoch=False, max_iters=1),
-        default_hooks=dict(
-            grad_norm=dict(type='mmkd_ext.GradNormHook', prefixes=('backbone', )),
-            checkpoint=None))
+    runner = tiny_runner(
+        tmp_path,
+        'grad_norm_hook_bad_prefix',
+        dict(type='mmkd_ext.GradNormHook', prefixes=('backbone', )),
+        max_iters=1)
     raises(ValueError, runner.train, 'GradNormHook.prefixes', "'backbone'",
            'architecture.backbone')
