@@ -92,3 +92,58 @@ def test_paired_ratio_adds_pairs_until_the_ci_is_narrow(tool):
     fa, fb, clock = _fake_clock([1.2, 0.8])  # never narrow: stops at max_pairs
     res = tool.paired_ratio(fa, fb, repeats=6, clock=clock, ci_target=0.005, max_pairs=10)
     assert res['n'] == 10 and res['halfwidth'] > 0.005
+
+
+def test_step_table_runs_the_aa_control_first_and_splits_steps_into_parts(tool, capsys):
+    """``--step-aa --step-parts`` on tiny steps: the A/A control (two identical linear
+    steps) comes first, then the orthogonal arm; each comparison reports the median
+    paired difference per labelled part, and the projector's extra work lands in the
+    ``projector`` part (the orthogonal forward does a Gram, a Cholesky and two triangular
+    solves more than the linear one)."""
+    from mmkd_ext.models.connectors import OrthogonalConnector
+    torch.manual_seed(0)
+    clock = tool.PartClock()
+    body = nn.Linear(64, 64)
+    projs = {
+        'linear': nn.Linear(64, 1024, bias=False),
+        tool.AA: nn.Linear(64, 1024, bias=False),
+        'cholesky_qr': OrthogonalConnector(64, 1024),
+    }
+
+    def make(proj):
+
+        def step(x, y):
+            with clock('step'):
+                with clock('student'):
+                    h = body(x)
+                with clock('projector'):
+                    out = proj(h)
+                with clock('backward'):
+                    (out - y).square().mean().backward()
+
+        return step
+
+    steps = {k: clock.tag(k, make(p)) for k, p in projs.items()}
+    args = argparse.Namespace(
+        step_aa=True,
+        step_maps=['cholesky_qr'],
+        step_repeats=8,
+        step_ci_target=None,
+        step_max_pairs=8,
+        step_batch=4,
+        part_clock=clock)
+    rows, ratios = tool.step_table(
+        args,
+        torch.device('cpu'),
+        setup=(steps, torch.randn(4, 64), torch.randn(4, 1024)))
+    assert [r[1].split(' ')[0] for r in rows] == ['linear', tool.AA, 'cholesky_qr']
+    assert ratios[f'step/{tool.AA}_pairs'] == ratios['step/cholesky_qr_pairs'] == 8
+    parts = ratios['step/cholesky_qr_parts']
+    assert set(parts) == {'step', 'student', 'projector', 'backward'}
+    assert parts['projector']['b_ms'] > parts['projector']['a_ms']
+    assert parts['projector']['diff_ms'] > 0
+    assert all(len(p['faults']) == 2 for p in parts.values())
+    # the A/A comparison's parts come from its own pairs only (the clock is reset)
+    assert set(ratios[f'step/{tool.AA}_parts']) == set(parts)
+    err = capsys.readouterr().err
+    assert 'cholesky_qr vs linear' in err and f'{tool.AA} vs linear' in err

@@ -157,6 +157,36 @@ def test_interleaved_ratio(study):
     assert res['n'] == 8 and res['ci_low'] <= res['ratio'] <= res['ci_high']
 
 
+def test_hold_heap_stops_large_temporaries_from_faulting_afresh(repo_root):
+    """After ``hold_heap`` (and a few warm-up rounds) a freed 64 MiB block is reused
+    without page faults; with the C library's defaults it is an mmap whose pages fault
+    in again every time (in a subprocess: the setting lasts for the life of a
+    process)."""
+    import subprocess
+    import sys
+    code = ('import resource, sys; sys.path.insert(0, "tools/benchmark")\n'
+            'import torch; from study import hold_heap\n'
+            'held = hold_heap() if sys.argv[1] == "hold" else False\n'
+            'def faults():\n'
+            '    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n'
+            '    t = torch.ones(2 ** 24); del t\n'
+            '    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0\n'
+            'print(held, [faults() for _ in range(4)][-1])\n')
+    out = {}
+    for mode in ('hold', 'default'):
+        res = subprocess.run([sys.executable, '-c', code, mode],
+                             cwd=repo_root,
+                             capture_output=True,
+                             text=True,
+                             check=True)
+        held, n = res.stdout.split()
+        out[mode] = (held, int(n))
+    assert out['hold'][0] == 'True' and out['default'][0] == 'False'
+    pages = 2**26 // 4096  # 64 MiB in 4 KiB pages
+    assert out['default'][1] > pages // 2  # faulted in afresh (fewer with huge pages)
+    assert out['hold'][1] < 64  # reused
+
+
 def test_paired_report_is_strict_json_with_one_seed(study):
     rep = study.paired_report({'a': {0: 1.0}, 'b': {0: 2.0}}, ('a', ))
     assert rep['methods']['a']['sd'] is None

@@ -17,7 +17,14 @@
    (``study.interleaved_ratio``; >= 6 pairs for a CI). ``--step-ci-target 0.005``
    adds pairs until the CI's half-width is 0.5 % of the ratio (or
    ``--step-max-pairs``). On a shared CPU use ``--clock cpu --threads 1`` (process CPU
-   time of one thread: other processes' load barely moves it).
+   time of one thread: other processes' load barely moves it). ``--step-aa`` first
+   runs an A/A control (the linear step against an identical second one: its CI should
+   contain 1); ``--step-parts`` splits every timed step into its labelled parts (CPU ms
+   and minor page faults) and prints their median paired differences. By default the
+   heap is held (``--heap hold``, ``study.hold_heap``): freed memory stays in the
+   process, so a step does not page-fault its large temporaries afresh (with glibc's
+   defaults that is 10-13 % of the step's CPU time and varies between steps and
+   between the arms by more than the projector's cost).
 3. Profile (``--profile``): one full step per projector under ``torch.profiler`` (CPU),
    the step split into labelled parts (teacher, student, projector, loss, backward,
    optimizer) and the projector's own map (``gram_factor``), forward and backward (the
@@ -37,10 +44,14 @@ Prints a markdown table, then one line ``RESULT <json>`` with the ratios to nn.L
     python tools/benchmark/connector_overhead.py --no-table --profile --threads 1
     python tools/benchmark/connector_overhead.py --no-table --step --clock cpu \
         --threads 1 --step-repeats 12 --step-ci-target 0.005
+    python tools/benchmark/connector_overhead.py --no-table --step --step-aa \
+        --step-parts --clock cpu --threads 1 --step-repeats 12 --step-ci-target 0.005
     python tools/benchmark/connector_overhead.py --shapes 256x192x3024 --maps polar linear
 """
 import argparse
+import contextlib
 import json
+import resource
 import statistics
 import sys
 import time
@@ -173,12 +184,14 @@ def build_step_models(device, img_size):
     return student, teacher, heads
 
 
-def distill_step_factory(student, teacher, heads, projector, device):
+def distill_step_factory(student, teacher, heads, projector, device, label=None):
     """One DeiT-tiny <- RegNetY-160 step (CE + KL + VKD, backward, AdamW); its parts run
-    under ``record_function`` labels (``teacher``, ``student``, ``projector``, ``loss``,
-    ``backward``, ``optimizer``) that :func:`profile_steps` reads (a label costs
-    microseconds, the same in both arms)."""
-    from torch.profiler import record_function
+    under labels (``teacher``, ``student``, ``projector``, ``loss``, ``backward``,
+    ``optimizer``): ``label(name)``, a context manager, by default ``record_function``,
+    which :func:`profile_steps` reads; ``--step-parts`` passes a :class:`PartClock` (a
+    label costs microseconds, the same in both arms)."""
+    from torch.profiler import record_function as profiler_label
+    record_function = label or profiler_label
 
     from mmkd_ext.models.connectors import FeatureStandardizer
     from mmkd_ext.models.losses import VKDLoss
@@ -266,12 +279,17 @@ def step_setup(args, device):
     """Models, one step function per projector (``linear`` first), and a batch."""
     student, teacher, heads = build_step_models(device, args.step_img_size)
     projs = {'linear': nn.Linear(192, 3024, bias=False).to(device)}
+    if getattr(args, 'step_aa', False):
+        projs[AA] = nn.Linear(192, 3024, bias=False).to(device)
     for name in args.step_maps:
         projs[name] = build_projector(name, 192, 3024).to(device)
+    clock = getattr(args, 'part_clock', None)
     steps = {
-        k: distill_step_factory(student, teacher, heads, p, device)
+        k: distill_step_factory(student, teacher, heads, p, device, label=clock)
         for k, p in projs.items()
     }
+    if clock is not None:
+        steps = {k: clock.tag(k, fn) for k, fn in steps.items()}
     g = torch.Generator().manual_seed(0)
     x = torch.randn(
         args.step_batch, 3, args.step_img_size, args.step_img_size,
@@ -286,7 +304,10 @@ def step_table(args, device, setup=None):
     the median of the per-repeat time ratios and its distribution-free 95 % CI."""
     steps, x, y = setup or step_setup(args, device)
     rows, ratios = [], {}
-    for k in args.step_maps:
+    clock = getattr(args, 'part_clock', None)
+    for k in ([AA] if getattr(args, 'step_aa', False) else []) + list(args.step_maps):
+        if clock is not None:
+            clock.reset()
         res = paired_ratio(
             lambda: steps['linear'](x, y),
             lambda: steps[k](x, y),
@@ -315,7 +336,78 @@ def step_table(args, device, setup=None):
         ratios[f'step/{k}_halfwidth'] = None if res['halfwidth'] is None else round(
             res['halfwidth'], 5)
         ratios[f'step/{k}_pairs'] = res['n']
+        if clock is not None:
+            ratios[f'step/{k}_parts'] = clock.report('linear', k)
     return rows, ratios
+
+
+#: the A/A control arm of ``--step-aa``: a second, identical linear step
+AA = 'linear_aa'
+
+
+class PartClock:
+    """``--step-parts``: a label for :func:`distill_step_factory` that records, per arm
+    and labelled part of every step, the process CPU time and the minor page faults
+    (``getrusage``); :meth:`report` prints the median paired difference of each part
+    between two arms, i.e. where a difference of whole steps goes."""
+
+    def __init__(self):
+        self.arm, self.rec = None, {}
+
+    def reset(self):
+        self.rec = {}
+
+    def tag(self, arm, fn):
+        """``fn`` recording under ``arm``."""
+
+        def tagged(*a):
+            self.arm = arm
+            return fn(*a)
+
+        return tagged
+
+    @contextlib.contextmanager
+    def __call__(self, name):
+        t0, f0 = time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        try:
+            yield
+        finally:
+            dt = time.process_time() - t0
+            df = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+            self.rec.setdefault((self.arm, name), []).append((dt, df))
+
+    def report(self, a, b):
+        """Per part: medians of ``a`` and ``b`` (ms), the median of the paired
+        differences ``b - a`` (ms) and the median minor faults per step; the first
+        (warm-up) step of each arm is left out. Printed and returned."""
+        out = {}
+        print(
+            f'  parts of the step, {b} vs {a} (process CPU ms, median over pairs):',
+            file=sys.stderr)
+        print(
+            f'  | part | {a} | {b} | {b} - {a} (median paired diff) | minor faults '
+            f'{a} / {b} |',
+            file=sys.stderr)
+        for part in ('step', ) + STEP_LABELS:
+            ra, rb = self.rec.get((a, part), [])[1:], self.rec.get((b, part), [])[1:]
+            n = min(len(ra), len(rb))
+            if not n:
+                continue
+            ta, tb = [1e3 * r[0] for r in ra[:n]], [1e3 * r[0] for r in rb[:n]]
+            diff = statistics.median(q - p for p, q in zip(ta, tb))
+            fa = statistics.median(r[1] for r in ra[:n])
+            fb = statistics.median(r[1] for r in rb[:n])
+            out[part] = dict(
+                a_ms=round(statistics.median(ta), 2),
+                b_ms=round(statistics.median(tb), 2),
+                diff_ms=round(diff, 2),
+                faults=[fa, fb])
+            print(
+                f'  | {part} | {out[part]["a_ms"]:.2f} | {out[part]["b_ms"]:.2f} | '
+                f'{diff:+.2f} | {fa:.0f} / {fb:.0f} |',
+                file=sys.stderr,
+                flush=True)
+        return out
 
 
 STEP_LABELS = ('teacher', 'student', 'projector', 'loss', 'backward', 'optimizer')
@@ -433,6 +525,23 @@ def main(argv=None):
         'ratio has this relative half-width (e.g. 0.005) or --step-max-pairs ran')
     parser.add_argument('--step-max-pairs', type=int, default=120)
     parser.add_argument(
+        '--step-aa',
+        action='store_true',
+        help='first an A/A control: the linear step against a second, identical linear '
+        'step, with the same pairs and stop rule (its CI should contain 1)')
+    parser.add_argument(
+        '--step-parts',
+        action='store_true',
+        help='record the process CPU time and minor page faults of every labelled part '
+        'of every timed step and print their median paired differences')
+    parser.add_argument(
+        '--heap',
+        choices=['hold', 'default'],
+        default='hold',
+        help='hold (default): keep freed memory in the process (glibc mallopt: no mmap, '
+        'no trim; study.hold_heap), so steps do not page-fault their temporaries '
+        'afresh; default: the C library as it comes')
+    parser.add_argument(
         '--profile',
         action='store_true',
         help='profile one full step per projector (torch.profiler, CPU): the '
@@ -464,6 +573,18 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.clock == 'cpu':
         CLOCK[0] = time.process_time
+    if args.heap == 'hold':
+        from study import hold_heap
+        if not hold_heap():
+            print(
+                '--heap hold: mallopt is not available here; the C library runs as '
+                'it comes',
+                file=sys.stderr)
+            args.heap = 'default'
+    if args.step_parts and args.profile:
+        parser.error('--step-parts times the labelled parts itself; run --profile '
+                     'separately')
+    args.part_clock = PartClock() if args.step_parts else None
     import mmkd_ext  # noqa: F401
     device = torch.device(args.device)
     rows, ratios = ([], {}) if args.no_table else projector_table(args, device)
@@ -474,8 +595,8 @@ def main(argv=None):
         rows += srows
         ratios.update(sratios)
     mem_col = 'peak MiB' if device.type == 'cuda' else 'saved+params MiB'
-    print(f'device: {device} ({torch.get_num_threads()} threads, {args.clock} clock); '
-          'ratios measured on this device only')
+    print(f'device: {device} ({torch.get_num_threads()} threads, {args.clock} clock, '
+          f'heap {args.heap}); ratios measured on this device only')
     print(f'| shape (N x d_s x d_t) | projector | time (ms) | {mem_col} | vs Linear |')
     print('|---|---|---|---|---|')
     for shape, name, t, mem, r in rows:
@@ -489,6 +610,7 @@ def main(argv=None):
             device=str(device),
             threads=torch.get_num_threads(),
             clock=args.clock,
+            heap=args.heap,
             ratio_to_linear=ratios,
             profile=None if profiled is None else {
                 k: {

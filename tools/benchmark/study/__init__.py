@@ -39,7 +39,7 @@ from .results import Progress, ResultsFile
 from .runs import (apply_overrides, paired_streams_configured, run_config, run_configs,
                    train_command, unpaired_warning)
 from .stats import holm, markdown_tables, mean_sd, paired_difference, paired_report
-from .timing import interleaved_ratio
+from .timing import hold_heap, interleaved_ratio
 
 __all__ = [
     'PairedStudy', 'check_family', 'study_parser', 'classifier_study',
@@ -47,5 +47,5 @@ __all__ = [
     'top1_formatter', 'holm', 'plot_paired', 'Progress', 'ResultsFile', 'apply_overrides',
     'paired_streams_configured', 'run_config', 'run_configs', 'train_command',
     'unpaired_warning', 'markdown_tables', 'mean_sd', 'paired_difference',
-    'paired_report', 'interleaved_ratio'
+    'paired_report', 'interleaved_ratio', 'hold_heap'
 ]
