@@ -14,32 +14,36 @@ def tool(load_tool):
     return load_tool('tools/benchmark/connector_overhead.py')
 
 
-def _tiny_steps():
-    """Two steps labelled like distill_step_factory's: a student layer, then a
-    Linear / an orthogonal projector (cholesky_qr), loss, backward."""
+def _tiny_steps(label=record_function, dims=(16, 12, 96), aa=False):
+    """Steps labelled like distill_step_factory's (``label(name)``): a student layer,
+    then a Linear / an orthogonal projector (cholesky_qr), loss, backward; with ``aa``
+    also the A/A control's second Linear. ``dims``: input, student and teacher width."""
     from mmkd_ext.models.connectors import OrthogonalConnector
     torch.manual_seed(0)
-    body = nn.Linear(16, 12)
-    projs = dict(
-        linear=nn.Linear(12, 96, bias=False), cholesky_qr=OrthogonalConnector(12, 96))
+    d_in, d_s, d_t = dims
+    body = nn.Linear(d_in, d_s)
+    projs = dict(linear=nn.Linear(d_s, d_t, bias=False))
+    if aa:
+        projs['linear_aa'] = nn.Linear(d_s, d_t, bias=False)
+    projs['cholesky_qr'] = OrthogonalConnector(d_s, d_t)
 
     def make(proj):
 
         def step(x, y):
-            with record_function('step'):
-                with record_function('student'):
+            with label('step'):
+                with label('student'):
                     h = body(x)
-                with record_function('projector'):
+                with label('projector'):
                     out = proj(h)
-                with record_function('loss'):
+                with label('loss'):
                     loss = (out - y).square().mean()
-                with record_function('backward'):
+                with label('backward'):
                     loss.backward()
 
         return step
 
     steps = {k: make(p) for k, p in projs.items()}
-    return steps, torch.randn(8, 16), torch.randn(8, 96)
+    return steps, torch.randn(8, d_in), torch.randn(8, d_t)
 
 
 def test_profile_attributes_map_forward_and_backward_to_the_projector(tool, capsys):
@@ -100,30 +104,10 @@ def test_step_table_runs_the_aa_control_first_and_splits_steps_into_parts(tool, 
     paired difference per labelled part, and the projector's extra work lands in the
     ``projector`` part (the orthogonal forward does a Gram, a Cholesky and two triangular
     solves more than the linear one)."""
-    from mmkd_ext.models.connectors import OrthogonalConnector
-    torch.manual_seed(0)
     clock = tool.PartClock()
-    body = nn.Linear(64, 64)
-    projs = {
-        'linear': nn.Linear(64, 1024, bias=False),
-        tool.AA: nn.Linear(64, 1024, bias=False),
-        'cholesky_qr': OrthogonalConnector(64, 1024),
-    }
-
-    def make(proj):
-
-        def step(x, y):
-            with clock('step'):
-                with clock('student'):
-                    h = body(x)
-                with clock('projector'):
-                    out = proj(h)
-                with clock('backward'):
-                    (out - y).square().mean().backward()
-
-        return step
-
-    steps = {k: clock.tag(k, make(p)) for k, p in projs.items()}
+    steps, x, y = _tiny_steps(label=clock, dims=(64, 64, 1024), aa=True)
+    assert tool.AA == 'linear_aa'
+    steps = {k: clock.tag(k, fn) for k, fn in steps.items()}
     args = argparse.Namespace(
         step_aa=True,
         step_maps=['cholesky_qr'],
@@ -132,14 +116,11 @@ def test_step_table_runs_the_aa_control_first_and_splits_steps_into_parts(tool, 
         step_max_pairs=8,
         step_batch=4,
         part_clock=clock)
-    rows, ratios = tool.step_table(
-        args,
-        torch.device('cpu'),
-        setup=(steps, torch.randn(4, 64), torch.randn(4, 1024)))
+    rows, ratios = tool.step_table(args, torch.device('cpu'), setup=(steps, x, y))
     assert [r[1].split(' ')[0] for r in rows] == ['linear', tool.AA, 'cholesky_qr']
     assert ratios[f'step/{tool.AA}_pairs'] == ratios['step/cholesky_qr_pairs'] == 8
     parts = ratios['step/cholesky_qr_parts']
-    assert set(parts) == {'step', 'student', 'projector', 'backward'}
+    assert set(parts) == {'step', 'student', 'projector', 'loss', 'backward'}
     assert parts['projector']['b_ms'] > parts['projector']['a_ms']
     assert parts['projector']['diff_ms'] > 0
     assert all(len(p['faults']) == 2 for p in parts.values())
