@@ -158,10 +158,10 @@ def test_interleaved_ratio(study):
 
 
 def test_hold_heap_stops_large_temporaries_from_faulting_afresh(repo_root):
-    """After ``hold_heap`` (and a few warm-up rounds) a freed 64 MiB block is reused
-    without page faults; with the C library's defaults it is an mmap whose pages fault
-    in again every time (in a subprocess: the setting lasts for the life of a
-    process)."""
+    """After ``hold_heap`` a freed 64 MiB block is reused without page faults (in most
+    of 12 rounds: the first one or few may still fault while the heap settles); with
+    the C library's defaults it is an mmap whose pages fault in again every round (in
+    a subprocess: the setting lasts for the life of a process)."""
     import subprocess
     import sys
     code = ('import resource, sys; sys.path.insert(0, "tools/benchmark")\n'
@@ -171,7 +171,7 @@ def test_hold_heap_stops_large_temporaries_from_faulting_afresh(repo_root):
             '    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n'
             '    t = torch.ones(2 ** 24); del t\n'
             '    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0\n'
-            'print(held, [faults() for _ in range(4)][-1])\n')
+            'print(held, *[faults() for _ in range(12)])\n')
     out = {}
     for mode in ('hold', 'default'):
         res = subprocess.run([sys.executable, '-c', code, mode],
@@ -179,12 +179,14 @@ def test_hold_heap_stops_large_temporaries_from_faulting_afresh(repo_root):
                              capture_output=True,
                              text=True,
                              check=True)
-        held, n = res.stdout.split()
-        out[mode] = (held, int(n))
+        held, *rounds = res.stdout.split()
+        out[mode] = (held, [int(n) for n in rounds])
     assert out['hold'][0] == 'True' and out['default'][0] == 'False'
     pages = 2**26 // 4096  # 64 MiB in 4 KiB pages
-    assert out['default'][1] > pages // 2  # faulted in afresh (fewer with huge pages)
-    assert out['hold'][1] < 64  # reused
+    # faulted in afresh every round (fewer faults with huge pages)
+    assert min(out['default'][1]) > pages // 2
+    assert sum(n < 64 for n in out['hold'][1]) >= 6  # reused
+    assert out['hold'][1][-1] < 64
 
 
 def test_paired_report_is_strict_json_with_one_seed(study):
